@@ -1,0 +1,8 @@
+/* libmlops — the umbrella header: include this one. */
+#ifndef MLOPS_H
+#define MLOPS_H
+
+#include "mlops/common.h"
+#include "mlops/store.h"
+
+#endif /* MLOPS_H */

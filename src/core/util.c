@@ -1,0 +1,116 @@
+/* Memory and string helpers shared by every module. */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/util.h"
+
+void mlops_free(void *p)
+{
+	free(p);
+}
+
+void *mlops__malloc(size_t n)
+{
+	void *p = malloc(n ? n : 1);
+
+	if (p == NULL)
+		mlops__error(MLOPS_ENOMEM, "out of memory allocating %zu bytes", n);
+	return p;
+}
+
+void *mlops__calloc(size_t count, size_t size)
+{
+	void *p = calloc(count ? count : 1, size ? size : 1);
+
+	if (p == NULL)
+		mlops__error(MLOPS_ENOMEM, "out of memory allocating %zu x %zu bytes", count, size);
+	return p;
+}
+
+void *mlops__realloc(void *p, size_t n)
+{
+	void *q = realloc(p, n ? n : 1);
+
+	if (q == NULL)
+		mlops__error(MLOPS_ENOMEM, "out of memory reallocating to %zu bytes", n);
+	return q;
+}
+
+char *mlops__strdup(const char *s)
+{
+	size_t n = strlen(s) + 1;
+	char *d = mlops__malloc(n);
+
+	if (d != NULL)
+		memcpy(d, s, n);
+	return d;
+}
+
+int mlops__strdup_opt(char **out, const char *s)
+{
+	*out = NULL;
+	if (s == NULL)
+		return MLOPS_OK;
+	*out = mlops__strdup(s);
+	return *out ? MLOPS_OK : MLOPS_ENOMEM;
+}
+
+char *mlops__sprintf(const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+	char *s;
+
+	va_start(ap, fmt);
+	n = vsnprintf(NULL, 0, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		mlops__error(MLOPS_EINVAL, "bad format string");
+		return NULL;
+	}
+	s = mlops__malloc((size_t)n + 1);
+	if (s == NULL)
+		return NULL;
+	va_start(ap, fmt);
+	vsnprintf(s, (size_t)n + 1, fmt, ap);
+	va_end(ap);
+	return s;
+}
+
+int mlops__utf8_valid(const char *str, size_t len)
+{
+	const unsigned char *s = (const unsigned char *)str;
+	size_t i = 0;
+
+	while (i < len) {
+		unsigned c = s[i];
+		unsigned need, cp, min;
+
+		if (c < 0x80) {
+			i++;
+			continue;
+		} else if ((c & 0xE0) == 0xC0) {
+			need = 1; cp = c & 0x1F; min = 0x80;
+		} else if ((c & 0xF0) == 0xE0) {
+			need = 2; cp = c & 0x0F; min = 0x800;
+		} else if ((c & 0xF8) == 0xF0) {
+			need = 3; cp = c & 0x07; min = 0x10000;
+		} else {
+			return 0;
+		}
+		if (len - i <= need)
+			return 0;
+		for (unsigned k = 1; k <= need; k++) {
+			if ((s[i + k] & 0xC0) != 0x80)
+				return 0;
+			cp = (cp << 6) | (s[i + k] & 0x3F);
+		}
+		if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
+			return 0;
+		i += need + 1;
+	}
+	return 1;
+}

@@ -1,0 +1,201 @@
+/* mlops_store_open/flush/close: URI resolution, options, and the module/backend lifecycle. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/options.h"
+#include "core/util.h"
+#include "store/store.h"
+
+#define DEFAULT_URI             "mlops.db"
+#define DEFAULT_BUSY_TIMEOUT_MS 10000u
+#define DEFAULT_FLUSH_MS        200u
+#define DEFAULT_BUFFER_CAPACITY ((size_t)1 << 20)
+
+int mlops_store_options_init(mlops_store_options *opts, unsigned version)
+{
+	MLOPS__CHECK_ARG(opts);
+	int rc = mlops__check_version(version, MLOPS_STORE_OPTIONS_VERSION, "mlops_store_options");
+	if (rc < 0)
+		return rc;
+	memset(opts, 0, sizeof *opts);
+	opts->version = version;
+	return MLOPS_OK;
+}
+
+static const char *env_nonempty(const char *name)
+{
+	const char *v = getenv(name);
+
+	return v != NULL && v[0] != '\0' ? v : NULL;
+}
+
+static const char *resolve_uri(const char *uri)
+{
+	if (uri != NULL)
+		return uri;
+	if ((uri = env_nonempty("MLOPS_TRACKING_URI")) != NULL)
+		return uri;
+	if ((uri = env_nonempty("MLFLOW_TRACKING_URI")) != NULL)
+		return uri;
+	return DEFAULT_URI;
+}
+
+static int copy_options(mlops_store *s, const mlops_store_options *in)
+{
+	mlops_store_options o = MLOPS_STORE_OPTIONS_INIT;
+	const char *actor;
+	int rc;
+
+	if (in != NULL) {
+		rc = mlops__check_version(in->version, MLOPS_STORE_OPTIONS_VERSION, "mlops_store_options");
+		if (rc < 0)
+			return rc;
+		o = *in;
+		o.version = MLOPS_STORE_OPTIONS_VERSION;
+	}
+	if (o.durability != MLOPS_DURABILITY_BUFFERED && o.durability != MLOPS_DURABILITY_SYNC)
+		return mlops__error(MLOPS_EINVAL, "mlops_store_options: durability %d is not "
+			"MLOPS_DURABILITY_BUFFERED or MLOPS_DURABILITY_SYNC", o.durability);
+	if (o.on_full != MLOPS_ON_FULL_BLOCK && o.on_full != MLOPS_ON_FULL_EBUSY)
+		return mlops__error(MLOPS_EINVAL, "mlops_store_options: on_full %d is not "
+			"MLOPS_ON_FULL_BLOCK or MLOPS_ON_FULL_EBUSY", o.on_full);
+	if (o.busy_timeout_ms == 0)
+		o.busy_timeout_ms = DEFAULT_BUSY_TIMEOUT_MS;
+	if (o.flush_interval_ms == 0)
+		o.flush_interval_ms = DEFAULT_FLUSH_MS;
+	if (o.buffer_capacity == 0)
+		o.buffer_capacity = DEFAULT_BUFFER_CAPACITY;
+
+	actor = o.actor ? o.actor : env_nonempty("USER");
+	s->opts = o;
+	s->opts.artifact_root = NULL;
+	s->opts.actor = NULL;
+	if (mlops__strdup_opt((char **)&s->opts.artifact_root, o.artifact_root) < 0 ||
+	    mlops__strdup_opt((char **)&s->opts.actor, actor ? actor : "unknown") < 0)
+		return MLOPS_ENOMEM;
+	return MLOPS_OK;
+}
+
+static int has_prefix(const char *s, const char *prefix)
+{
+	return strncmp(s, prefix, strlen(prefix)) == 0;
+}
+
+/*
+ * SQLAlchemy's (and so MLflow's) spelling: "sqlite:///relative.db", "sqlite:////abs/path.db";
+ * plain paths are taken as they are.
+ */
+static int open_backend(mlops_store *s, const char *uri)
+{
+	if (uri[0] == '\0')
+		return mlops__error(MLOPS_EINVAL, "store URI is empty");
+	if (has_prefix(uri, "http://") || has_prefix(uri, "https://"))
+		return mlops__error(MLOPS_EUNSUPPORTED,
+			"store URI '%s': the MLflow REST backend is not available in this build", uri);
+	if (has_prefix(uri, "sqlite:///"))
+		return mlops__sqlite_open(s, uri + strlen("sqlite:///"));
+	if (strstr(uri, "://") != NULL)
+		return mlops__error(MLOPS_EUNSUPPORTED,
+			"store URI '%s': unknown scheme (use a path, sqlite:///path or http(s)://host)", uri);
+	return mlops__sqlite_open(s, uri);
+}
+
+int mlops_store_open(mlops_store **out, const char *uri, const mlops_store_options *opts)
+{
+	mlops_store *s;
+	int rc;
+
+	MLOPS__CHECK_ARG(out);
+	*out = NULL;
+	uri = resolve_uri(uri);
+	s = mlops__calloc(1, sizeof *s);
+	if (s == NULL)
+		return MLOPS_ENOMEM;
+	pthread_mutex_init(&s->modules_lock, NULL);
+	rc = copy_options(s, opts);
+	if (rc == MLOPS_OK && (s->uri = mlops__strdup(uri)) == NULL)
+		rc = MLOPS_ENOMEM;
+	if (rc == MLOPS_OK)
+		rc = open_backend(s, uri);
+	if (rc < 0) {
+		mlops_store_close(s);
+		return rc;
+	}
+	*out = s;
+	return MLOPS_OK;
+}
+
+int mlops__store_module(void **state, mlops_store *s, store_slot slot, const store_module *m)
+{
+	int rc = MLOPS_OK;
+
+	pthread_mutex_lock(&s->modules_lock);
+	if (s->module_state[slot] == NULL) {
+		rc = m->create(&s->module_state[slot], s);
+		if (rc == MLOPS_OK)
+			s->module[slot] = m;
+	}
+	*state = s->module_state[slot];
+	pthread_mutex_unlock(&s->modules_lock);
+	return rc;
+}
+
+int mlops_store_flush(mlops_store *s)
+{
+	int rc = MLOPS_OK;
+
+	MLOPS__CHECK_ARG(s);
+	for (int i = 0; i < STORE_SLOT_COUNT && rc == MLOPS_OK; i++) {
+		pthread_mutex_lock(&s->modules_lock);
+		const store_module *m = s->module[i];
+		void *state = s->module_state[i];
+		pthread_mutex_unlock(&s->modules_lock);
+		if (m != NULL && m->flush != NULL)
+			rc = m->flush(state);
+	}
+	if (rc == MLOPS_OK && s->ops != NULL && s->ops->flush != NULL)
+		rc = s->ops->flush(s);
+	return rc;
+}
+
+int mlops_store_close(mlops_store *s)
+{
+	int rc = MLOPS_OK;
+
+	if (s == NULL)
+		return MLOPS_OK;
+	/* Every module is closed even when an earlier one failed; the first error is returned. */
+	for (int i = 0; i < STORE_SLOT_COUNT; i++) {
+		if (s->module[i] != NULL) {
+			int r = s->module[i]->close(s->module_state[i]);
+			if (rc == MLOPS_OK)
+				rc = r;
+		}
+	}
+	if (s->ops != NULL && s->ops->flush != NULL) {
+		int r = s->ops->flush(s);
+		if (rc == MLOPS_OK)
+			rc = r;
+	}
+	if (s->ops != NULL)
+		s->ops->close(s);
+	pthread_mutex_destroy(&s->modules_lock);
+	free((char *)s->opts.artifact_root);
+	free((char *)s->opts.actor);
+	free(s->uri);
+	free(s);
+	return rc;
+}
+
+const char *mlops_store_uri(const mlops_store *s)
+{
+	return s != NULL && s->uri != NULL ? s->uri : "";
+}
+
+int mlops_store_schema_version(const mlops_store *s)
+{
+	if (s == NULL)
+		return mlops__error(MLOPS_EINVAL, "mlops_store_schema_version: s is NULL");
+	return s->ops->schema_version ? s->ops->schema_version(s) : 0;
+}

@@ -1,0 +1,72 @@
+#include <ftw.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "support.h"
+
+char *test_tmpdir(void)
+{
+	const char *base = getenv("TMPDIR");
+	char *dir = malloc(512);
+
+	snprintf(dir, 512, "%s/mlops-test-XXXXXX", base && base[0] ? base : "/tmp");
+	if (mkdtemp(dir) == NULL)
+		fail_msg("mkdtemp failed");
+	return dir;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st; (void)flag; (void)ftw;
+	return remove(path);
+}
+
+void test_tmpdir_remove(char *dir)
+{
+	if (dir == NULL)
+		return;
+	nftw(dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+	free(dir);
+}
+
+const char *test_path(const char *dir, const char *name)
+{
+	static char buf[1024];
+
+	snprintf(buf, sizeof buf, "%s/%s", dir, name);
+	return buf;
+}
+
+int test_fork_all(int n, int (*fn)(int index, void *arg), void *arg)
+{
+	int ok = 0;
+	pid_t *pids = calloc((size_t)n, sizeof *pids);
+	int go[2];
+
+	/* Children block on a pipe so that they start their work at the same moment. */
+	if (pipe(go) != 0)
+		fail_msg("pipe failed");
+	for (int i = 0; i < n; i++) {
+		pids[i] = fork();
+		if (pids[i] == 0) {
+			char c;
+			close(go[1]);
+			if (read(go[0], &c, 1) < 0)
+				_exit(3);
+			_exit(fn(i, arg) == 0 ? 0 : 1);
+		}
+	}
+	close(go[0]);
+	close(go[1]); /* EOF wakes every child at once */
+	for (int i = 0; i < n; i++) {
+		int status = 0;
+		waitpid(pids[i], &status, 0);
+		if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+			ok++;
+	}
+	free(pids);
+	return ok;
+}

@@ -1,0 +1,32 @@
+/* Shared helpers for the cmocka suites. */
+#ifndef MLOPS_TEST_SUPPORT_H
+#define MLOPS_TEST_SUPPORT_H
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "mlops/mlops.h"
+
+/* Asserts that expr returned MLOPS_OK, printing mlops_errmsg() when it did not. */
+#define assert_ok(expr) \
+	do { int rc_ = (expr); if (rc_ != MLOPS_OK) fail_msg("%s = %d (%s)", #expr, rc_, mlops_errmsg()); } while (0)
+
+/* Asserts that expr returned code and left a non-empty message. */
+#define assert_code(expr, code) \
+	do { int rc_ = (expr); if (rc_ != (code)) fail_msg("%s = %d, expected %d (%s)", #expr, rc_, (code), mlops_errmsg()); \
+	     assert_true(mlops_errmsg()[0] != '\0'); } while (0)
+
+/* A fresh temporary directory, removed with everything in it by test_tmpdir_remove. */
+char *test_tmpdir(void);
+void test_tmpdir_remove(char *dir);
+
+/* "<dir>/<name>" in a static buffer that the next call overwrites. */
+const char *test_path(const char *dir, const char *name);
+
+/* Runs fn(arg) in n child processes started at once; returns how many exited with status 0. */
+int test_fork_all(int n, int (*fn)(int index, void *arg), void *arg);
+
+#endif
