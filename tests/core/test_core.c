@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/ids.h"
 #include "core/options.h"
+#include "core/sha256.h"
 #include "core/util.h"
 
 static void test_strerror_covers_every_code(void **state)
@@ -156,6 +157,30 @@ static void test_utf8_validation(void **state)
 		assert_false(mlops__utf8_valid(bad[i], strlen(bad[i])));
 }
 
+static void test_sha256_known_answers(void **state)
+{
+	(void)state;
+	char hex[MLOPS__SHA256_HEX];
+	/* FIPS 180-2 test vectors. */
+	assert_ok(mlops__sha256_buffer(hex, "abc", 3));
+	assert_string_equal(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	assert_ok(mlops__sha256_buffer(hex, "", 0));
+	assert_string_equal(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+
+	char *dir = test_tmpdir();
+	const char *path = test_path(dir, "f");
+	FILE *f = fopen(path, "wb");
+	for (int i = 0; i < 1000000; i++)
+		fputc('a', f);
+	fclose(f);
+	uint64_t size = 0;
+	assert_ok(mlops__sha256_file(hex, &size, path));
+	assert_int_equal(size, 1000000);
+	assert_string_equal(hex, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+	assert_code(mlops__sha256_file(hex, &size, test_path(dir, "missing")), MLOPS_EIO);
+	test_tmpdir_remove(dir);
+}
+
 static void test_free_accepts_null(void **state)
 {
 	(void)state;
@@ -178,6 +203,7 @@ int main(void)
 		cmocka_unit_test(test_ids_use_every_hex_digit),
 		cmocka_unit_test(test_clocks),
 		cmocka_unit_test(test_utf8_validation),
+		cmocka_unit_test(test_sha256_known_answers),
 		cmocka_unit_test(test_free_accepts_null),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
