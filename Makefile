@@ -1,0 +1,50 @@
+# libmlops — the two commands of the README, and a few more.
+#   make demo   set everything up, build, and run the end-to-end example on the default store
+#   make test   set everything up, build, and run every test suite (plain and under ASan+UBSan)
+# Both install missing Debian packages first (as root, with apt-get) and drive meson.
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+MESON_OPTS ?=
+
+DEBIAN_PACKAGES = meson ninja-build pkg-config gcc g++ libsqlite3-dev zlib1g-dev libjansson-dev \
+                  libssl-dev libcurl4-openssl-dev libcmocka-dev libdlpack-dev abigail-tools \
+                  binutils python3
+
+.PHONY: all deps build demo test test-plain test-asan bench clean
+
+all: build
+
+deps:
+	@scripts/install-deps $(DEBIAN_PACKAGES)
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) -Dwerror=true $(MESON_OPTS)
+
+build: deps $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+
+demo: build
+	cd $(BUILD) && ./examples/hello
+
+test: deps test-plain test-asan
+
+test-plain: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+	meson test -C $(BUILD) --print-errorlogs
+
+# The CUDA-less configuration, under AddressSanitizer and UndefinedBehaviorSanitizer.
+$(ASAN_BUILD)/build.ninja:
+	meson setup $(ASAN_BUILD) -Dwerror=true -Dcuda=disabled -Db_sanitize=address,undefined \
+		-Db_lundef=false -Dbenchmarks=false $(MESON_OPTS)
+
+test-asan: $(ASAN_BUILD)/build.ninja
+	ninja -C $(ASAN_BUILD)
+	meson test -C $(ASAN_BUILD) --print-errorlogs --no-suite abi --timeout-multiplier 3
+
+bench: deps
+	[ -f build-release/build.ninja ] || meson setup build-release --buildtype=release
+	ninja -C build-release
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) build-release
