@@ -25,7 +25,10 @@ def exported(lib):
 
 def mapped(path):
     text = re.sub(r"/\*.*?\*/", "", pathlib.Path(path).read_text(), flags=re.S)
-    return set(re.findall(r"^\s*(mlops_\w+)\s*;", text, flags=re.M))
+    names = set()
+    for block in re.findall(r"global:(.*?)(?:local:|\})", text, flags=re.S):
+        names.update(re.findall(r"(\w+)\s*;", block))
+    return names
 
 
 def declared(include_dir):
@@ -43,6 +46,7 @@ def main():
     exp, mp, decl = exported(lib), mapped(map_file), declared(include_dir)
     problems = []
     problems += [f"exported without the mlops_ prefix: {n}" for n in sorted(exp) if not n.startswith("mlops_")]
+    problems += [f"in the version script without the mlops_ prefix: {n}" for n in sorted(mp) if not n.startswith("mlops_")]
     problems += [f"exported but not in {map_file}: {n}" for n in sorted(exp - mp) if n.startswith("mlops_")]
     problems += [f"in the version script but not defined: {n}" for n in sorted(mp - exp)]
     problems += [f"declared MLOPS_API in a header but not exported: {n}" for n in sorted(decl - exp)]
