@@ -1,0 +1,10 @@
+/* The top-level commands of the mlops tool; each file cmd_<name>.c implements one. */
+#ifndef MLOPS_CLI_COMMANDS_H
+#define MLOPS_CLI_COMMANDS_H
+
+#include "cli.h"
+
+int cmd_version(cli *c);
+int cmd_store(cli *c);
+
+#endif

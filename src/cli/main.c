@@ -1,0 +1,57 @@
+/*
+ * mlops — the command-line tool over libmlops.
+ *   mlops [--store URI] [--json] <command> [args]     (mlops --help lists the commands)
+ */
+#include <getopt.h>
+#include <string.h>
+
+#include "cli.h"
+#include "commands.h"
+
+static const cli_command commands[] = {
+	{ "version", "print the library version and what this build can do", "version", cmd_version },
+	{ "store",   "the store: info", "store info", cmd_store },
+};
+
+static void help(FILE *out)
+{
+	fputs("usage: mlops [--store URI] [--json] <command> [args]\n\n"
+		"  --store URI   the store (default: $MLOPS_TRACKING_URI, $MLFLOW_TRACKING_URI, mlops.db)\n"
+		"  --json        machine-readable output\n\ncommands:\n", out);
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fputs("\nexit codes: 0 ok, 1 failed, 2 bad usage, 3 not found, 4 drift detected\n", out);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "store", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	cli c = { 0 };
+	int opt;
+
+	/* "+": stop at the first non-option, the command; its own options are its business. */
+	while ((opt = getopt_long(argc, argv, "+s:jh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 's': c.store_uri = optarg; break;
+		case 'j': c.json = 1; break;
+		case 'h': help(stdout); return CLI_OK;
+		default: help(stderr); return CLI_USAGE;
+		}
+	}
+	if (optind >= argc) {
+		help(stderr);
+		return CLI_USAGE;
+	}
+	c.argc = argc - optind;
+	c.argv = argv + optind;
+	for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+		if (strcmp(c.argv[0], commands[i].name) == 0)
+			return commands[i].run(&c);
+	}
+	return cli_usage_error("unknown command '%s' (see 'mlops --help')", c.argv[0]);
+}
