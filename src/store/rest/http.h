@@ -1,0 +1,49 @@
+/*
+ * Internal: the HTTP side of the MLflow REST backend — JSON requests to an MLflow tracking
+ * server over libcurl, with MLflow's authentication settings and error mapping.
+ */
+#ifndef MLOPS_STORE_REST_HTTP_H
+#define MLOPS_STORE_REST_HTTP_H
+
+#include <jansson.h>
+#include <pthread.h>
+
+typedef struct rest_client {
+	char *base_url;        /* "http://host:5000", no trailing slash, no credentials */
+	char *auth_header;     /* "Authorization: Bearer ..." / "Basic ...", or NULL */
+	char *server_cert;     /* MLFLOW_TRACKING_SERVER_CERT_PATH: CA bundle to verify the server */
+	char *client_cert;     /* MLFLOW_TRACKING_CLIENT_CERT_PATH: PEM with client cert and key */
+	int insecure_tls;      /* MLFLOW_TRACKING_INSECURE_TLS=true: do not verify the server */
+	long timeout_ms;       /* whole request; MLFLOW_HTTP_REQUEST_TIMEOUT seconds, default 120 */
+	pthread_key_t handle_key; /* one reused curl handle (and its connections) per thread */
+	pthread_mutex_t handles_lock;
+	struct rest_handle *handles; /* every handle made, freed with the client */
+} rest_client;
+
+/*
+ * Creates a client for uri ("http(s)://[user:password@]host[:port][/prefix]") reading the
+ * MLFLOW_TRACKING_* environment variables as MLflow's clients do. Credentials in the URI are
+ * moved into the Authorization header and never appear in messages.
+ */
+int rest_client_create(rest_client **out, const char *uri);
+void rest_client_free(rest_client *c);
+
+/*
+ * Calls MLflow's REST API: method "GET" or "POST", path "/api/2.0/mlflow/runs/create".
+ * A GET sends the members of request (strings and numbers) as query parameters; a POST sends
+ * it as the JSON body. request is borrowed. On success *response (may be NULL to ignore) is the
+ * parsed JSON body, owned by the caller. Errors: MLOPS_ENOTFOUND (RESOURCE_DOES_NOT_EXIST),
+ * MLOPS_EEXISTS (RESOURCE_ALREADY_EXISTS), MLOPS_EINVAL (INVALID_PARAMETER_VALUE and other 400s),
+ * MLOPS_EPERM (401, 403), MLOPS_EBUSY (429, 503: retry later), MLOPS_ENETWORK (no connection,
+ * timeout, other 5xx), each with the server's message.
+ */
+int rest_call(rest_client *c, const char *method, const char *path, json_t *request,
+	json_t **response);
+
+/* A double as MLflow's JSON expects it: a number, or "NaN", "Infinity", "-Infinity". */
+json_t *rest_json_double(double v);
+
+/* The inverse: a JSON number or one of those strings. MLOPS_EINVAL for anything else. */
+int rest_double_of(double *out, const json_t *j);
+
+#endif
