@@ -9,9 +9,9 @@ MESON_OPTS ?=
 
 DEBIAN_PACKAGES = meson ninja-build pkg-config gcc g++ libsqlite3-dev zlib1g-dev libjansson-dev \
                   libssl-dev libcurl4-openssl-dev libcmocka-dev libdlpack-dev abigail-tools \
-                  binutils python3
+                  binutils python3 golang-go
 
-.PHONY: all deps pydeps build demo test test-plain test-asan bench clean
+.PHONY: all deps pydeps build demo test test-plain test-bindings test-asan bench clean
 
 all: build
 
@@ -35,11 +35,22 @@ demo: build
 # The remote suite needs a real MLflow server: in `make test` (and so CI) it never skips.
 export MLOPS_REQUIRE_MLFLOW = 1
 
-test: deps pydeps test-plain test-asan
+test: deps pydeps test-plain test-bindings test-asan
 
 test-plain: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 	meson test -C $(BUILD) --print-errorlogs
+
+# The Python (ctypes) and Go (cgo) bindings against the plain build; Go downloads nothing.
+test-bindings: $(BUILD)/build.ninja
+	ninja -C $(BUILD)
+	@python3 -c "import pytest, numpy" 2>/dev/null || \
+		python3 -m pip install -q --disable-pip-version-check pytest numpy
+	MLOPS_LIBRARY=$(CURDIR)/$(BUILD)/src/libmlops.so python3 -m pytest -q -p no:cacheprovider bindings/python
+	cd bindings/go && PKG_CONFIG_PATH=$(CURDIR)/$(BUILD) GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=local \
+		go test -count=1 ./...
+	cd examples/go && PKG_CONFIG_PATH=$(CURDIR)/$(BUILD) GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=local \
+		go vet ./...
 
 # The CUDA-less configuration, under AddressSanitizer and UndefinedBehaviorSanitizer.
 $(ASAN_BUILD)/build.ninja:

@@ -1,0 +1,3 @@
+module libmlops/bindings/go
+
+go 1.19

@@ -1,0 +1,23 @@
+"""libmlops from Python: run tracking, a model registry, drift statistics, a GPU allocator.
+
+A thin, strict ctypes binding: every behaviour comes from the C library, every failure is
+raised as a subclass of :class:`mlops.Error` carrying the code and the library's message.
+The library is found through ``$MLOPS_LIBRARY``, the build tree of a checkout,
+``ctypes.util.find_library("mlops")`` and pkg-config, in that order.
+"""
+from ._lib import MAX_VERSION, MIN_VERSION
+from ._errors import (AlreadyExists, Busy, Corrupt, Error, InvalidArgument, InvalidState,
+                      LimitExceeded, NetworkError, NotFound, OutOfMemory, PermissionDenied,
+                      StoreIOError, Unsupported, VersionMismatch, strerror)
+from ._common import Feature, features, library_path, version, version_number
+from ._store import Durability, OnFull, Store, StoreOptions
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "AlreadyExists", "Busy", "Corrupt", "Durability", "Error", "Feature", "InvalidArgument",
+    "InvalidState", "LimitExceeded", "MAX_VERSION", "MIN_VERSION", "NetworkError", "NotFound",
+    "OnFull", "OutOfMemory", "PermissionDenied", "Store", "StoreIOError", "StoreOptions",
+    "Unsupported", "VersionMismatch", "features", "library_path", "strerror", "version",
+    "version_number",
+]

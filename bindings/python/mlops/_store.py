@@ -1,0 +1,119 @@
+"""store.h: opening, flushing and closing stores."""
+from __future__ import annotations
+
+import ctypes
+import enum
+from typing import Optional
+
+from . import _lib
+from ._errors import EINVAL, InvalidArgument, check_status
+from ._handle import Handle, StrPath, cstr_opt, opaque, pystr
+
+STORE_OPTIONS_VERSION = 1
+
+store_p = opaque("mlops_store")
+
+
+class Durability(enum.IntEnum):
+    """When logged metrics are committed (MLOPS_DURABILITY_*)."""
+    BUFFERED = 0  #: in memory, committed every flush_interval_ms and on flush/end/close
+    SYNC = 1      #: each logging call returns after its data is committed
+
+
+class OnFull(enum.IntEnum):
+    """What a logging call does when the metric buffer is full (MLOPS_ON_FULL_*)."""
+    BLOCK = 0  #: wait for the writer to make room
+    EBUSY = 1  #: raise Busy at once; nothing is dropped silently
+
+
+class StoreOptions(ctypes.Structure):
+    """``mlops_store_options``, field for field (version 1). Fields are only ever appended."""
+    _fields_ = [
+        ("version", ctypes.c_uint),
+        ("busy_timeout_ms", ctypes.c_uint),
+        ("read_only", ctypes.c_int),
+        ("durability", ctypes.c_int),
+        ("flush_interval_ms", ctypes.c_uint),
+        ("buffer_capacity", ctypes.c_size_t),
+        ("on_full", ctypes.c_int),
+        ("artifact_root", ctypes.c_char_p),
+        ("actor", ctypes.c_char_p),
+    ]
+
+
+_options_init = _lib.declare("mlops_store_options_init", ctypes.c_int,
+                             [ctypes.POINTER(StoreOptions), ctypes.c_uint], check_status)
+_open = _lib.declare("mlops_store_open", ctypes.c_int,
+                     [ctypes.POINTER(store_p), ctypes.c_char_p, ctypes.POINTER(StoreOptions)],
+                     check_status)
+_flush = _lib.declare("mlops_store_flush", ctypes.c_int, [store_p], check_status)
+_close = _lib.declare("mlops_store_close", ctypes.c_int, [store_p], check_status)
+_uri = _lib.declare("mlops_store_uri", ctypes.c_char_p, [store_p])
+_schema_version = _lib.declare("mlops_store_schema_version", ctypes.c_int, [store_p], check_status)
+
+
+def _set(opts: StoreOptions, name: str, value: int) -> None:
+    """Sets an integer field; InvalidArgument where ctypes would silently wrap the value."""
+    if not isinstance(value, int) or isinstance(value, bool) and name != "read_only":
+        raise TypeError("mlops.Store: %s must be an int, not %s" % (name, type(value).__name__))
+    setattr(opts, name, value)
+    if getattr(opts, name) != value:
+        raise InvalidArgument(EINVAL, "mlops.Store: %s=%d does not fit mlops_store_options.%s"
+                              % (name, value, name))
+
+
+class Store(Handle):
+    """An open store: an SQLite file, or an MLflow tracking server.
+
+    ``uri`` None means ``$MLOPS_TRACKING_URI``, else ``$MLFLOW_TRACKING_URI``, else
+    ``"mlops.db"``. Other keyword arguments are the fields of ``mlops_store_options``
+    (0 / None: the library's default). Use it as a context manager, or call :meth:`close`::
+
+        with mlops.Store("runs.db", durability=mlops.Durability.SYNC) as store:
+            ...
+
+    One Store may be used from several threads at once.
+    """
+
+    _close_fn = _close
+
+    def __init__(self, uri: Optional[StrPath] = None, *, busy_timeout_ms: int = 0,
+                 read_only: bool = False, durability: int = Durability.BUFFERED,
+                 flush_interval_ms: int = 0, buffer_capacity: int = 0,
+                 on_full: int = OnFull.BLOCK, artifact_root: Optional[StrPath] = None,
+                 actor: Optional[str] = None) -> None:
+        opts = StoreOptions()
+        _options_init(ctypes.byref(opts), STORE_OPTIONS_VERSION)
+        # The bytes objects stay referenced until the call returns; the library copies them.
+        root = cstr_opt(artifact_root, "artifact_root")
+        who = cstr_opt(actor, "actor")
+        _set(opts, "busy_timeout_ms", busy_timeout_ms)
+        _set(opts, "read_only", 1 if read_only else 0)
+        _set(opts, "durability", durability)
+        _set(opts, "flush_interval_ms", flush_interval_ms)
+        _set(opts, "buffer_capacity", buffer_capacity)
+        _set(opts, "on_full", on_full)
+        opts.artifact_root = root
+        opts.actor = who
+        ptr = store_p()
+        _open(ctypes.byref(ptr), cstr_opt(uri, "uri"), ctypes.byref(opts))
+        super().__init__(ptr)
+
+    @property
+    def uri(self) -> str:
+        """The URI the store was opened with, after None/environment resolution."""
+        return pystr(_uri(self._handle()))
+
+    @property
+    def schema_version(self) -> int:
+        """The schema version of an SQLite store (0 for other backends)."""
+        return int(_schema_version(self._handle()))
+
+    def flush(self) -> None:
+        """Commits everything buffered so far before returning."""
+        _flush(self._handle())
+
+    def __repr__(self) -> str:
+        if self.closed:
+            return "<mlops.Store closed>"
+        return "<mlops.Store %r>" % self.uri
