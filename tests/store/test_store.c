@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "support.h"
@@ -189,6 +190,31 @@ static void test_bad_locations(void **state)
 	assert_null(s);
 }
 
+/* A directory the user may not write: EPERM. Root writes anywhere, so root tests as nobody. */
+static void test_unwritable_directory(void **state)
+{
+	const char *dir = *state;
+	char sub[512];
+	pid_t pid;
+	int status = 0;
+
+	snprintf(sub, sizeof sub, "%s", test_path(dir, "locked"));
+	assert_int_equal(mkdir(sub, 0555), 0);
+	assert_int_equal(chmod(dir, 0755), 0);
+	pid = fork();
+	if (pid == 0) {
+		mlops_store *s;
+		if (geteuid() == 0 && setuid(65534) != 0)
+			_exit(3);
+		int rc = mlops_store_open(&s, test_path(sub, "x.db"), NULL);
+		_exit(rc == MLOPS_EPERM && strstr(mlops_errmsg(), "not writable") ? 0 : 1);
+	}
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+	assert_int_equal(access(test_path(sub, "x.db"), F_OK), -1);
+}
+
 static void test_not_sqlite(void **state)
 {
 	const char *dir = *state;
@@ -316,6 +342,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_options, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_null_arguments, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_bad_locations, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_unwritable_directory, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_not_sqlite, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_truncated_sqlite, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_foreign_sqlite_file, setup, teardown),

@@ -59,6 +59,9 @@ static int check_directory(const char *path)
 			path, dir, strerror(errno));
 	else if (!S_ISDIR(st.st_mode))
 		rc = mlops__error(MLOPS_EIO, "store %s: %s is not a directory", path, dir);
+	else if (access(path, F_OK) != 0 && access(dir, W_OK | X_OK) != 0)
+		rc = mlops__error(MLOPS_EPERM, "store %s: cannot create it: directory %s is not "
+			"writable (%s)", path, dir, strerror(errno));
 	free(dir);
 	return rc;
 }
