@@ -4,5 +4,6 @@
 
 #include "mlops/common.h"
 #include "mlops/store.h"
+#include "mlops/gpu.h"
 
 #endif /* MLOPS_H */

@@ -1,0 +1,220 @@
+/*
+ * The pool against glibc malloc/free on RMM's random_allocations workload (host backend):
+ * sizes uniform in [1, max], allocate with probability 0.73 while fewer than N allocations were
+ * made and the live total stays under the cap, else free a random live block. The trace is made
+ * once and replayed on both, so both see the same calls.
+ *
+ * A second table holds F free blocks that cannot merge (every other block of 2F) and times
+ * alloc/free pairs: the cost per call must not grow with F (RMM's pool scans them).
+ *
+ *   meson setup build-release --buildtype=release -Dcuda=disabled && ninja -C build-release
+ *   build-release/benchmarks/gpu/bench_gpu_pool [cap_MiB (default 4096)]
+ */
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+
+#include "mlops/gpu.h"
+
+#define MiB ((size_t)1 << 20)
+
+typedef struct {
+	size_t size;   /* 0: free the live block at index */
+	size_t index;
+} op;
+
+static uint64_t rng = 0x853c49e6748fea9bull;
+
+static uint64_t next(void)
+{
+	rng ^= rng >> 12;
+	rng ^= rng << 25;
+	rng ^= rng >> 27;
+	return rng * 0x2545F4914F6CDD1Dull;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* RMM's random_allocation_free, as a list of operations (allocs then the final frees included). */
+static op *make_trace(size_t *nops, size_t n_allocs, size_t max_size, size_t cap)
+{
+	op *ops = malloc(2 * n_allocs * sizeof *ops + sizeof *ops);
+	size_t *live_sizes = malloc(n_allocs * sizeof *live_sizes);
+	size_t n = 0, live = 0, total = 0, made = 0;
+
+	for (size_t i = 0; i < 2 * n_allocs; i++) {
+		size_t size = 1 + next() % max_size;
+		int alloc = 1;
+		if (live > 0)
+			alloc = next() % 100 < 73 && made < n_allocs && total + size < cap;
+		if (alloc) {
+			ops[n++] = (op){ size, 0 };
+			live_sizes[live++] = size;
+			total += size;
+			made++;
+		} else {
+			size_t k = next() % live;
+			ops[n++] = (op){ 0, k };
+			total -= live_sizes[k];
+			live_sizes[k] = live_sizes[--live];
+		}
+	}
+	while (live > 0) {
+		ops[n++] = (op){ 0, live - 1 };
+		live--;
+	}
+	free(live_sizes);
+	*nops = n;
+	return ops;
+}
+
+static double run_pool(mlops_gpu_pool *p, const op *ops, size_t nops, void **live)
+{
+	size_t n = 0;
+	double t = now();
+
+	for (size_t i = 0; i < nops; i++) {
+		if (ops[i].size) {
+			if (mlops_gpu_alloc(&live[n++], p, ops[i].size, NULL) != MLOPS_OK) {
+				fprintf(stderr, "pool: %s\n", mlops_errmsg());
+				exit(1);
+			}
+		} else {
+			mlops_gpu_free(p, live[ops[i].index], NULL);
+			live[ops[i].index] = live[--n];
+		}
+	}
+	return now() - t;
+}
+
+static double run_malloc(const op *ops, size_t nops, void **live)
+{
+	size_t n = 0;
+	double t = now();
+
+	for (size_t i = 0; i < nops; i++) {
+		if (ops[i].size) {
+			live[n] = malloc(ops[i].size);
+			if (live[n++] == NULL)
+				exit(1);
+		} else {
+			free(live[ops[i].index]);
+			live[ops[i].index] = live[--n];
+		}
+	}
+	return now() - t;
+}
+
+static mlops_gpu_pool *host_pool(void)
+{
+	mlops_gpu_pool_options o = MLOPS_GPU_POOL_OPTIONS_INIT;
+	mlops_gpu_pool *p;
+
+	o.device = -1;
+	if (mlops_gpu_pool_create(&p, &o) != MLOPS_OK) {
+		fprintf(stderr, "%s\n", mlops_errmsg());
+		exit(1);
+	}
+	return p;
+}
+
+static void random_allocations(size_t cap)
+{
+	const size_t maxes[] = { 1, 4, 64 };
+	const size_t ns[] = { 1000, 10000, 100000 };
+
+	printf("random_allocations (RMM), host backend, cap %zu MiB, ns per call (alloc or free)\n", cap / MiB);
+	printf("%8s %8s %10s %10s %14s %12s %14s\n", "max MiB", "N", "calls", "pool ns", "malloc ns",
+		"malloc/pool", "peak res/use");
+	for (size_t m = 0; m < 3; m++) {
+		for (size_t k = 0; k < 3; k++) {
+			size_t nops;
+			op *ops = make_trace(&nops, ns[k], maxes[m] * MiB, cap);
+			void **live = malloc(ns[k] * sizeof *live);
+			double best_pool = 1e9, best_malloc = 1e9;
+			mlops_gpu_stats st = { .version = MLOPS_GPU_STATS_VERSION };
+			/* Best of 3; each pool run starts empty, as RMM's benchmark does. */
+			for (int rep = 0; rep < 3; rep++) {
+				mlops_gpu_pool *p = host_pool();
+				double t = run_pool(p, ops, nops, live);
+				if (t < best_pool)
+					best_pool = t;
+				mlops_gpu_pool_stats(p, &st);
+				mlops_gpu_pool_destroy(p);
+				t = run_malloc(ops, nops, live);
+				if (t < best_malloc)
+					best_malloc = t;
+			}
+			printf("%8zu %8zu %10zu %10.1f %14.1f %12.2f %14.3f\n", maxes[m], ns[k], nops,
+				best_pool / nops * 1e9, best_malloc / nops * 1e9, best_malloc / best_pool,
+				(double)st.bytes_reserved_peak / (double)st.bytes_in_use_peak);
+			free(live);
+			free(ops);
+		}
+	}
+}
+
+/* Alloc/free pairs with f unmergeable free blocks in the pool (and in malloc's heap). */
+static void many_free_blocks(void)
+{
+	const size_t fs[] = { 1000, 10000, 100000 };
+	enum { PAIRS = 1000000 };
+
+	printf("\nalloc+free pair with F free blocks that cannot merge (sizes 1..64 KiB), ns per pair\n");
+	printf("%8s %10s %12s %12s\n", "F", "pool ns", "malloc ns", "malloc/pool");
+	for (size_t k = 0; k < 3; k++) {
+		size_t f = fs[k];
+		void **held = malloc(2 * f * sizeof *held), **mheld = malloc(2 * f * sizeof *mheld);
+		size_t *sizes = malloc(PAIRS * sizeof *sizes);
+		mlops_gpu_pool *p = host_pool();
+		double t;
+
+		for (size_t i = 0; i < PAIRS; i++)
+			sizes[i] = 1 + next() % (64 << 10);
+		for (size_t i = 0; i < 2 * f; i++) {
+			size_t s = 1 + next() % (64 << 10);
+			mlops_gpu_alloc(&held[i], p, s, NULL);
+			mheld[i] = malloc(s);
+		}
+		for (size_t i = 0; i < 2 * f; i += 2) {
+			mlops_gpu_free(p, held[i], NULL);
+			free(mheld[i]);
+		}
+		t = now();
+		for (size_t i = 0; i < PAIRS; i++) {
+			void *x;
+			mlops_gpu_alloc(&x, p, sizes[i], NULL);
+			mlops_gpu_free(p, x, NULL);
+		}
+		double tp = (now() - t) / PAIRS;
+		t = now();
+		for (size_t i = 0; i < PAIRS; i++) {
+			void *x = malloc(sizes[i]);
+			*(volatile char *)x = 0;
+			free(x);
+		}
+		double tm = (now() - t) / PAIRS;
+		printf("%8zu %10.1f %12.1f %12.2f\n", f, tp * 1e9, tm * 1e9, tm / tp);
+		for (size_t i = 1; i < 2 * f; i += 2)
+			free(mheld[i]);
+		mlops_gpu_pool_destroy(p);
+		free(held);
+		free(mheld);
+		free(sizes);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	size_t cap = (argc > 1 ? (size_t)strtoull(argv[1], NULL, 10) : 4096) * MiB;
+
+	random_allocations(cap);
+	many_free_blocks();
+	return 0;
+}

@@ -1,0 +1,740 @@
+/*
+ * The pool: chunks from a backend, carved into blocks kept in per-stream TLSF lists.
+ *
+ * Block metadata lives on the host (device memory is never read or written by the core).
+ * Live blocks are found by address in a hash table; free blocks sit in the lists of the stream
+ * that freed them and merge with free neighbours of the same stream. Memory never handed out
+ * sits in the "fresh" lists: no stream has a claim on it, so a block freed on any stream may
+ * absorb it. The node at a chunk's base
+ * is never freed while the chunk lives (merging keeps the lower node), so a chunk knows its
+ * first block and "wholly free" is one test.
+ */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/features.h"
+#include "core/options.h"
+#include "core/util.h"
+#include "gpu/addrmap.h"
+#include "gpu/backend.h"
+#include "gpu/pool.h"
+#include "gpu/tlsf.h"
+#include "gpu/trace.h"
+
+#define DEFAULT_CHUNK ((size_t)64 << 20)
+#define CHUNK_ROUND ((size_t)2 << 20)   /* chunks are whole 2 MiB pages of the device */
+#define MAX_REQUEST ((size_t)1 << 50)   /* keeps size arithmetic far from overflow */
+#define GUARD_MIN 64                     /* debug pools: at least this many guard bytes per block */
+#define FILL_GUARD 0xFD
+#define FILL_FREED 0xDD
+#define SLAB_NODES 256
+
+typedef struct {
+	uintptr_t base;
+	size_t size;
+	mlops__gpu_block *first;
+} chunk;
+
+typedef struct slab {
+	struct slab *next;
+	mlops__gpu_block nodes[SLAB_NODES];
+} slab;
+
+/* Counters written under the lock, read without it. */
+typedef struct {
+	_Atomic uint64_t in_use, in_use_peak, requested, reserved, reserved_peak;
+	_Atomic uint64_t allocs, frees, upstream_allocs, upstream_frees, largest_free, ooms, stream_waits;
+} counters;
+
+struct mlops_gpu_pool {
+	pthread_mutex_t lock;
+	mlops__gpu_backend *backend;
+	size_t chunk_bytes, max_bytes, release_threshold;
+	int debug;                 /* guards and fills (host backend only) */
+
+	mlops__gpu_lists **lists;  /* one per stream seen; an empty one is recycled for a new stream */
+	size_t nlists, lists_cap;
+	mlops__gpu_lists *last;    /* the stream of the previous call: the common case */
+	mlops__gpu_lists *fresh;   /* never-used memory: any stream takes it without waiting */
+
+	mlops__addrmap live;
+	chunk *chunks;             /* sorted by base */
+	size_t nchunks, chunks_cap;
+	slab *slabs;
+	mlops__gpu_block *spare;   /* unused nodes, linked by next_free */
+
+	size_t largest;            /* largest free block, exact unless largest_dirty */
+	int largest_dirty;
+	counters c;
+	FILE *trace;
+};
+
+#define GET(f) atomic_load_explicit(&p->c.f, memory_order_relaxed)
+#define SET(f, v) atomic_store_explicit(&p->c.f, (v), memory_order_relaxed)
+#define ADD(f, v) SET(f, GET(f) + (v))
+
+/* --- nodes ----------------------------------------------------------------------------- */
+
+/* Makes sure n spare nodes exist, so that no later step of the operation can fail. */
+static int nodes_reserve(mlops_gpu_pool *p, unsigned n)
+{
+	unsigned have = 0;
+
+	for (mlops__gpu_block *b = p->spare; b && have < n; b = b->next_free)
+		have++;
+	if (have >= n)
+		return MLOPS_OK;
+	slab *s = mlops__malloc(sizeof *s);
+	if (s == NULL)
+		return MLOPS_ENOMEM;
+	s->next = p->slabs;
+	p->slabs = s;
+	for (int i = 0; i < SLAB_NODES; i++) {
+		s->nodes[i].next_free = p->spare;
+		p->spare = &s->nodes[i];
+	}
+	return MLOPS_OK;
+}
+
+static mlops__gpu_block *node_get(mlops_gpu_pool *p)
+{
+	mlops__gpu_block *b = p->spare;
+
+	p->spare = b->next_free;
+	memset(b, 0, sizeof *b);
+	return b;
+}
+
+static void node_put(mlops_gpu_pool *p, mlops__gpu_block *b)
+{
+	b->next_free = p->spare;
+	p->spare = b;
+}
+
+/* --- free lists -------------------------------------------------------------------------- */
+
+static void free_insert(mlops_gpu_pool *p, mlops__gpu_lists *l, mlops__gpu_block *b)
+{
+	mlops__tlsf_insert(l, b);
+	if (b->size > p->largest)
+		p->largest = b->size;
+}
+
+static void free_remove(mlops_gpu_pool *p, mlops__gpu_block *b)
+{
+	if (b->size == p->largest)
+		p->largest_dirty = 1;
+	mlops__tlsf_remove(b->owner, b);
+}
+
+/* Publishes the largest free block; recomputed only after that block left the lists. */
+static void largest_publish(mlops_gpu_pool *p)
+{
+	if (p->largest_dirty) {
+		size_t best = mlops__tlsf_largest(p->fresh);
+		for (size_t i = 0; i < p->nlists; i++) {
+			size_t l = mlops__tlsf_largest(p->lists[i]);
+			if (l > best)
+				best = l;
+		}
+		p->largest = best;
+		p->largest_dirty = 0;
+	}
+	SET(largest_free, p->largest);
+}
+
+/* The lists of stream: the last used, one already made, a recycled empty one, or a new one. */
+static int lists_for(mlops__gpu_lists **out, mlops_gpu_pool *p, void *stream)
+{
+	mlops__gpu_lists *empty = NULL;
+
+	if (p->last && p->last->stream == stream) {
+		*out = p->last;
+		return MLOPS_OK;
+	}
+	for (size_t i = 0; i < p->nlists; i++) {
+		if (p->lists[i]->stream == stream) {
+			*out = p->last = p->lists[i];
+			return MLOPS_OK;
+		}
+		if (empty == NULL && p->lists[i]->nfree == 0)
+			empty = p->lists[i];
+	}
+	if (empty == NULL) {
+		if (p->nlists == p->lists_cap) {
+			size_t cap = p->lists_cap ? p->lists_cap * 2 : 4;
+			mlops__gpu_lists **a = mlops__realloc(p->lists, cap * sizeof *a);
+			if (a == NULL)
+				return MLOPS_ENOMEM;
+			p->lists = a;
+			p->lists_cap = cap;
+		}
+		empty = mlops__calloc(1, sizeof *empty);
+		if (empty == NULL)
+			return MLOPS_ENOMEM;
+		p->lists[p->nlists++] = empty;
+	}
+	empty->stream = stream;
+	*out = p->last = empty;
+	return MLOPS_OK;
+}
+
+/* --- chunks ---------------------------------------------------------------------------------- */
+
+/* Index of the chunk holding addr, or -1. */
+static long chunk_find(const mlops_gpu_pool *p, uintptr_t addr)
+{
+	size_t lo = 0, hi = p->nchunks;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (addr < p->chunks[mid].base)
+			hi = mid;
+		else if (addr - p->chunks[mid].base >= p->chunks[mid].size)
+			lo = mid + 1;
+		else
+			return (long)mid;
+	}
+	return -1;
+}
+
+/* Takes a chunk of bytes from the backend and puts its one free block in the fresh lists. */
+static int chunk_add(mlops_gpu_pool *p, size_t bytes, mlops__gpu_block **out)
+{
+	void *mem = NULL;
+	size_t i;
+	int rc;
+
+	if (p->nchunks == p->chunks_cap) {
+		size_t cap = p->chunks_cap ? p->chunks_cap * 2 : 16;
+		chunk *a = mlops__realloc(p->chunks, cap * sizeof *a);
+		if (a == NULL)
+			return MLOPS_ENOMEM;
+		p->chunks = a;
+		p->chunks_cap = cap;
+	}
+	rc = p->backend->chunk_alloc(p->backend, &mem, bytes);
+	if (rc != MLOPS_OK)
+		return rc;
+	mlops__gpu_block *b = node_get(p);
+	b->addr = (uintptr_t)mem;
+	b->size = bytes;
+	for (i = p->nchunks; i > 0 && p->chunks[i - 1].base > b->addr; i--)
+		p->chunks[i] = p->chunks[i - 1];
+	p->chunks[i] = (chunk){ b->addr, bytes, b };
+	p->nchunks++;
+	if (p->debug)
+		memset(mem, FILL_FREED, bytes);
+	free_insert(p, p->fresh, b);
+	ADD(reserved, bytes);
+	ADD(upstream_allocs, 1);
+	if (GET(reserved) > GET(reserved_peak))
+		SET(reserved_peak, GET(reserved));
+	*out = b;
+	return MLOPS_OK;
+}
+
+/* Gives chunk i back; its first block is free and spans it. */
+static void chunk_release(mlops_gpu_pool *p, size_t i)
+{
+	chunk c = p->chunks[i];
+
+	free_remove(p, c.first);
+	node_put(p, c.first);
+	memmove(&p->chunks[i], &p->chunks[i + 1], (p->nchunks - i - 1) * sizeof *p->chunks);
+	p->nchunks--;
+	p->backend->chunk_free(p->backend, (void *)c.base, c.size);
+	SET(reserved, GET(reserved) - c.size);
+	ADD(upstream_frees, 1);
+}
+
+static int chunk_is_free(const chunk *c)
+{
+	return c->first->owner != NULL && c->first->next_phys == NULL;
+}
+
+/* Releases wholly free chunks, last first, while more than keep bytes are reserved. */
+static size_t release_free_chunks(mlops_gpu_pool *p, size_t keep)
+{
+	size_t released = 0;
+
+	for (size_t i = p->nchunks; i-- > 0 && GET(reserved) > keep;) {
+		if (chunk_is_free(&p->chunks[i])) {
+			released += p->chunks[i].size;
+			chunk_release(p, i);
+		}
+	}
+	return released;
+}
+
+/* --- allocation -------------------------------------------------------------------------------- */
+
+static double fragmentation(uint64_t reserved, uint64_t in_use, uint64_t largest)
+{
+	uint64_t free_bytes = reserved > in_use ? reserved - in_use : 0;
+
+	if (free_bytes == 0 || largest >= free_bytes)
+		return 0.0;
+	return 1.0 - (double)largest / (double)free_bytes;
+}
+
+/* The report PyTorch users ask for when an allocation fails. */
+static int out_of_memory(mlops_gpu_pool *p, int code, size_t bytes, const char *why)
+{
+	largest_publish(p);
+	ADD(ooms, 1);
+	return mlops__error(code, "cannot allocate %zu bytes: %s; pool: reserved %llu, in use %llu, "
+		"largest free block %llu, fragmentation %.1f%%", bytes, why,
+		(unsigned long long)GET(reserved), (unsigned long long)GET(in_use),
+		(unsigned long long)p->largest,
+		100.0 * fragmentation(GET(reserved), GET(in_use), p->largest));
+}
+
+static size_t round_up(size_t n, size_t to)
+{
+	return (n + to - 1) / to * to;
+}
+
+/* Grows the pool by a chunk that holds size bytes, within max_bytes and what the device has. */
+static int grow(mlops_gpu_pool *p, size_t size, size_t bytes, mlops__gpu_block **out)
+{
+	size_t want = size > p->chunk_bytes ? round_up(size, CHUNK_ROUND) : p->chunk_bytes;
+	int rc;
+
+	if (p->max_bytes) {
+		if (size > p->max_bytes - GET(reserved) && size <= p->max_bytes)
+			release_free_chunks(p, p->max_bytes - size); /* none of them can hold size: make room */
+		if (size > p->max_bytes - GET(reserved))
+			return out_of_memory(p, MLOPS_ELIMIT, bytes, "max_bytes of the pool would be exceeded");
+		if (want > p->max_bytes - GET(reserved))
+			want = p->max_bytes - GET(reserved);
+	}
+	rc = chunk_add(p, want, out);
+	if (rc == MLOPS_ENOMEM) {
+		/* The device is full: give back what is wholly free, then ask for just enough. */
+		release_free_chunks(p, 0);
+		rc = chunk_add(p, size, out);
+	}
+	if (rc == MLOPS_ENOMEM)
+		return out_of_memory(p, MLOPS_ENOMEM, bytes, p->backend->kind == MLOPS_GPU_BACKEND_CUDA ?
+			"the device is out of memory" : "the host is out of memory");
+	return rc;
+}
+
+/* A free block of at least size bytes for stream, from its lists, another stream's, or a new chunk. */
+static int find_block(mlops_gpu_pool *p, mlops__gpu_lists *l, size_t size, size_t bytes,
+	void *stream, mlops__gpu_block **out)
+{
+	mlops__gpu_block *b = mlops__tlsf_find(l, size);
+
+	/* Its own stream's blocks, then fresh memory, then other streams'; good fit, then exact. */
+	for (int exact = 0; b == NULL && exact < 2; exact++) {
+		if (exact)
+			b = mlops__tlsf_find_exact(l, size);
+		if (b == NULL)
+			b = exact ? mlops__tlsf_find_exact(p->fresh, size) : mlops__tlsf_find(p->fresh, size);
+		for (size_t i = 0; b == NULL && i < p->nlists; i++) {
+			mlops__gpu_lists *o = p->lists[i];
+			if (o == l || o->nfree == 0)
+				continue;
+			b = exact ? mlops__tlsf_find_exact(o, size) : mlops__tlsf_find(o, size);
+		}
+	}
+	if (b == NULL)
+		return grow(p, size, bytes, out);
+	if (b->owner != l && b->owner != p->fresh) {
+		/* Freed on another stream: this stream waits for that stream's work, on the device. */
+		if (p->backend->stream_wait) {
+			int rc = p->backend->stream_wait(p->backend, stream, b->owner->stream);
+			if (rc != MLOPS_OK)
+				return rc;
+		}
+		ADD(stream_waits, 1);
+	}
+	*out = b;
+	return MLOPS_OK;
+}
+
+static int alloc_locked(mlops_gpu_pool *p, void **ptr_out, size_t bytes, size_t size, void *stream)
+{
+	mlops__gpu_lists *l;
+	mlops__gpu_block *b;
+	int rc;
+
+	if (mlops__addrmap_reserve(&p->live) != MLOPS_OK || nodes_reserve(p, 2) != MLOPS_OK ||
+	    lists_for(&l, p, stream) != MLOPS_OK)
+		return out_of_memory(p, MLOPS_ENOMEM, bytes, "no host memory for the pool's bookkeeping");
+	rc = find_block(p, l, size, bytes, stream, &b);
+	if (rc != MLOPS_OK)
+		return rc;
+
+	mlops__gpu_lists *owner = b->owner;
+	free_remove(p, b);
+	if (b->size - size >= MLOPS__GPU_ALIGN) {
+		/* Split: the tail stays free, in the lists it came from (its stream order still holds). */
+		mlops__gpu_block *r = node_get(p);
+		r->addr = b->addr + size;
+		r->size = b->size - size;
+		r->prev_phys = b;
+		r->next_phys = b->next_phys;
+		if (r->next_phys)
+			r->next_phys->prev_phys = r;
+		b->next_phys = r;
+		b->size = size;
+		free_insert(p, owner, r);
+	}
+	b->requested = bytes;
+	mlops__addrmap_put(&p->live, b->addr, b);
+
+	ADD(in_use, b->size);
+	ADD(requested, bytes);
+	ADD(allocs, 1);
+	if (GET(in_use) > GET(in_use_peak))
+		SET(in_use_peak, GET(in_use));
+	if (p->debug)
+		memset((char *)b->addr + bytes, FILL_GUARD, b->size - bytes);
+	*ptr_out = (void *)b->addr;
+	return MLOPS_OK;
+}
+
+int mlops_gpu_alloc(void **ptr_out, mlops_gpu_pool *p, size_t bytes, void *stream)
+{
+	size_t size;
+	int rc;
+
+	MLOPS__CHECK_ARG(ptr_out);
+	*ptr_out = NULL;
+	MLOPS__CHECK_ARG(p);
+	if (bytes == 0)
+		return MLOPS_OK;
+	if (bytes > MAX_REQUEST)
+		return mlops__error(MLOPS_ENOMEM, "cannot allocate %zu bytes: larger than any device", bytes);
+	size = round_up(bytes + (p->debug ? GUARD_MIN : 0), MLOPS__GPU_ALIGN);
+
+	pthread_mutex_lock(&p->lock);
+	rc = alloc_locked(p, ptr_out, bytes, size, stream);
+	largest_publish(p);
+	if (p->trace)
+		mlops__gpu_trace_write(p->trace, rc == MLOPS_OK ? "allocate" : "allocate failure",
+			*ptr_out, bytes, stream);
+	pthread_mutex_unlock(&p->lock);
+	return rc;
+}
+
+/* --- free ------------------------------------------------------------------------------------------ */
+
+static int guard_intact(const mlops__gpu_block *b)
+{
+	const unsigned char *g = (const unsigned char *)b->addr + b->requested;
+
+	for (size_t i = 0; i < b->size - b->requested; i++)
+		if (g[i] != FILL_GUARD)
+			return 0;
+	return 1;
+}
+
+static int free_locked(mlops_gpu_pool *p, void *ptr, void *stream, size_t *bytes_out)
+{
+	mlops__gpu_lists *l;
+	mlops__gpu_block *b;
+	int rc = MLOPS_OK;
+
+	if (p->nchunks == 0 || chunk_find(p, (uintptr_t)ptr) < 0)
+		return mlops__error(MLOPS_EINVAL, "mlops_gpu_free: %p was not allocated by this pool "
+			"(another pool's or a foreign pointer)", ptr);
+	if (lists_for(&l, p, stream) != MLOPS_OK)
+		return mlops__error_wrap(MLOPS_ENOMEM, "mlops_gpu_free: nothing freed");
+	b = mlops__addrmap_take(&p->live, (uintptr_t)ptr);
+	if (b == NULL)
+		return mlops__error(MLOPS_EINVAL, "mlops_gpu_free: %p is not a live block of this pool "
+			"(double free, or an address inside a block)", ptr);
+
+	*bytes_out = b->requested;
+	if (p->debug) {
+		if (!guard_intact(b))
+			rc = mlops__error(MLOPS_ECORRUPT, "mlops_gpu_free: the guard bytes after the %zu-byte "
+				"block at %p were overwritten (a write past its end); the block is freed",
+				b->requested, ptr);
+		memset(ptr, FILL_FREED, b->size);
+	}
+	SET(in_use, GET(in_use) - b->size);
+	SET(requested, GET(requested) - b->requested);
+	ADD(frees, 1);
+	if (p->backend->stream_freed)
+		p->backend->stream_freed(p->backend, stream);
+
+	/* Merge with free neighbours of the same stream or fresh ones; the lower node survives. */
+	mlops__gpu_block *n = b->next_phys;
+	if (n && (n->owner == l || n->owner == p->fresh)) {
+		free_remove(p, n);
+		b->size += n->size;
+		b->next_phys = n->next_phys;
+		if (b->next_phys)
+			b->next_phys->prev_phys = b;
+		node_put(p, n);
+	}
+	mlops__gpu_block *prev = b->prev_phys;
+	if (prev && (prev->owner == l || prev->owner == p->fresh)) {
+		free_remove(p, prev);
+		prev->size += b->size;
+		prev->next_phys = b->next_phys;
+		if (prev->next_phys)
+			prev->next_phys->prev_phys = prev;
+		node_put(p, b);
+		b = prev;
+	}
+	free_insert(p, l, b);
+
+	if (p->release_threshold && GET(reserved) > p->release_threshold &&
+	    b->prev_phys == NULL && b->next_phys == NULL)
+		chunk_release(p, (size_t)chunk_find(p, b->addr));
+	return rc;
+}
+
+int mlops_gpu_free(mlops_gpu_pool *p, void *ptr, void *stream)
+{
+	size_t bytes = 0;
+	int rc;
+
+	if (ptr == NULL)
+		return MLOPS_OK;
+	MLOPS__CHECK_ARG(p);
+	pthread_mutex_lock(&p->lock);
+	rc = free_locked(p, ptr, stream, &bytes);
+	largest_publish(p);
+	if (p->trace && bytes > 0)
+		mlops__gpu_trace_write(p->trace, "free", ptr, bytes, stream);
+	pthread_mutex_unlock(&p->lock);
+	return rc;
+}
+
+/* --- pool ------------------------------------------------------------------------------------------- */
+
+int mlops_gpu_pool_options_init(mlops_gpu_pool_options *opts, unsigned version)
+{
+	int rc;
+
+	MLOPS__CHECK_ARG(opts);
+	if ((rc = mlops__check_version(version, MLOPS_GPU_POOL_OPTIONS_VERSION, "mlops_gpu_pool_options")) != 0)
+		return rc;
+	*opts = (mlops_gpu_pool_options)MLOPS_GPU_POOL_OPTIONS_INIT;
+	opts->version = version;
+	return MLOPS_OK;
+}
+
+static int pool_create(mlops_gpu_pool **out, const mlops_gpu_pool_options *opts, size_t device_bytes, int force_host)
+{
+	mlops_gpu_pool_options o = MLOPS_GPU_POOL_OPTIONS_INIT;
+	mlops_gpu_pool *p;
+	int rc;
+
+	MLOPS__CHECK_ARG(out);
+	*out = NULL;
+	if (opts != NULL) {
+		if ((rc = mlops__check_version(opts->version, MLOPS_GPU_POOL_OPTIONS_VERSION, "mlops_gpu_pool_options")) != 0)
+			return rc;
+		o = *opts;
+	}
+	if (o.initial_bytes > MAX_REQUEST || o.chunk_bytes > MAX_REQUEST)
+		return mlops__error(MLOPS_EINVAL, "mlops_gpu_pool_create: initial_bytes or chunk_bytes is above 2^50");
+	if (o.max_bytes && o.max_bytes < MLOPS__GPU_ALIGN)
+		return mlops__error(MLOPS_EINVAL, "mlops_gpu_pool_create: max_bytes (%zu) is below one block (256)",
+			o.max_bytes);
+	o.max_bytes -= o.max_bytes % MLOPS__GPU_ALIGN;
+	if (o.max_bytes && round_up(o.initial_bytes, MLOPS__GPU_ALIGN) > o.max_bytes)
+		return mlops__error(MLOPS_EINVAL, "mlops_gpu_pool_create: initial_bytes (%zu) is above max_bytes (%zu)",
+			o.initial_bytes, o.max_bytes);
+	if (o.flags & ~(unsigned)MLOPS_GPU_POOL_DEBUG)
+		return mlops__error(MLOPS_EINVAL, "mlops_gpu_pool_create: unknown flags 0x%x", o.flags);
+
+	p = mlops__calloc(1, sizeof *p);
+	if (p == NULL)
+		return MLOPS_ENOMEM;
+	pthread_mutex_init(&p->lock, NULL);
+	p->fresh = mlops__calloc(1, sizeof *p->fresh);
+	if (p->fresh == NULL) {
+		free(p);
+		return MLOPS_ENOMEM;
+	}
+	p->chunk_bytes = o.chunk_bytes ? round_up(o.chunk_bytes, MLOPS__GPU_ALIGN) : DEFAULT_CHUNK;
+	p->max_bytes = o.max_bytes;
+	p->release_threshold = o.release_threshold;
+	if (!force_host && o.device >= 0 && mlops__gpu_usable())
+		rc = mlops__gpu_cuda_backend(&p->backend, o.device);
+	else
+		rc = mlops__gpu_host_backend(&p->backend, device_bytes);
+	if (rc != MLOPS_OK)
+		goto fail;
+	p->debug = (o.flags & MLOPS_GPU_POOL_DEBUG) && p->backend->kind == MLOPS_GPU_BACKEND_HOST;
+	if (o.trace_path && (rc = mlops__gpu_trace_open(&p->trace, o.trace_path)) != MLOPS_OK)
+		goto fail;
+	if (o.initial_bytes > 0) {
+		mlops__gpu_block *b;
+		size_t size = round_up(o.initial_bytes, MLOPS__GPU_ALIGN);
+		if ((rc = nodes_reserve(p, 1)) != MLOPS_OK)
+			goto fail;
+		rc = chunk_add(p, size, &b);
+		if (rc == MLOPS_ENOMEM)
+			rc = mlops__error(rc, "mlops_gpu_pool_create: cannot reserve initial_bytes (%zu)", o.initial_bytes);
+		if (rc != MLOPS_OK)
+			goto fail;
+		largest_publish(p);
+	}
+	*out = p;
+	return MLOPS_OK;
+fail:
+	mlops_gpu_pool_destroy(p);
+	return rc;
+}
+
+int mlops_gpu_pool_create(mlops_gpu_pool **out, const mlops_gpu_pool_options *opts)
+{
+	return pool_create(out, opts, 0, 0);
+}
+
+int mlops__gpu_pool_create_host(mlops_gpu_pool **out, const mlops_gpu_pool_options *opts, size_t device_bytes)
+{
+	return pool_create(out, opts, device_bytes, 1);
+}
+
+void mlops_gpu_pool_destroy(mlops_gpu_pool *p)
+{
+	if (p == NULL)
+		return;
+	if (p->backend) {
+		for (size_t i = 0; i < p->nchunks; i++)
+			p->backend->chunk_free(p->backend, (void *)p->chunks[i].base, p->chunks[i].size);
+		p->backend->destroy(p->backend);
+	}
+	while (p->slabs) {
+		slab *next = p->slabs->next;
+		free(p->slabs);
+		p->slabs = next;
+	}
+	for (size_t i = 0; i < p->nlists; i++)
+		free(p->lists[i]);
+	free(p->lists);
+	free(p->fresh);
+	free(p->chunks);
+	mlops__addrmap_free(&p->live);
+	if (p->trace)
+		fclose(p->trace);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
+
+int mlops_gpu_pool_trim(mlops_gpu_pool *p, size_t keep_bytes, size_t *released_out)
+{
+	size_t released;
+
+	if (released_out)
+		*released_out = 0;
+	MLOPS__CHECK_ARG(p);
+	pthread_mutex_lock(&p->lock);
+	released = release_free_chunks(p, keep_bytes);
+	largest_publish(p);
+	pthread_mutex_unlock(&p->lock);
+	if (released_out)
+		*released_out = released;
+	return MLOPS_OK;
+}
+
+int mlops_gpu_pool_backend(const mlops_gpu_pool *p)
+{
+	return p ? p->backend->kind : -1;
+}
+
+int mlops_gpu_pool_stats(const mlops_gpu_pool *p, mlops_gpu_stats *out)
+{
+	int rc;
+
+	MLOPS__CHECK_ARG(p);
+	MLOPS__CHECK_ARG(out);
+	if ((rc = mlops__check_version(out->version, MLOPS_GPU_STATS_VERSION, "mlops_gpu_stats")) != 0)
+		return rc;
+	out->bytes_in_use = GET(in_use);
+	out->bytes_in_use_peak = GET(in_use_peak);
+	out->bytes_requested = GET(requested);
+	out->bytes_reserved = GET(reserved);
+	out->bytes_reserved_peak = GET(reserved_peak);
+	out->alloc_count = GET(allocs);
+	out->free_count = GET(frees);
+	out->upstream_alloc_count = GET(upstream_allocs);
+	out->upstream_free_count = GET(upstream_frees);
+	out->largest_free_block = GET(largest_free);
+	out->fragmentation = fragmentation(out->bytes_reserved, out->bytes_in_use, out->largest_free_block);
+	out->oom_count = GET(ooms);
+	out->stream_waits = GET(stream_waits);
+	return MLOPS_OK;
+}
+
+/* --- invariants (tests) ------------------------------------------------------------------------------ */
+
+#define CHECK(cond, ...) do { if (!(cond)) { rc = mlops__error(MLOPS_ECORRUPT, __VA_ARGS__); goto out; } } while (0)
+
+int mlops__gpu_pool_check(mlops_gpu_pool *p)
+{
+	uint64_t reserved = 0, in_use = 0, requested = 0;
+	size_t live = 0, nfree = 0, largest = 0, listed = 0;
+	int rc = MLOPS_OK;
+
+	MLOPS__CHECK_ARG(p);
+	pthread_mutex_lock(&p->lock);
+	for (size_t i = 0; i < p->nchunks; i++) {
+		const chunk *c = &p->chunks[i];
+		uintptr_t at = c->base;
+		CHECK(i == 0 || p->chunks[i - 1].base + p->chunks[i - 1].size <= c->base, "chunks overlap");
+		CHECK(c->first->prev_phys == NULL, "chunk %zu: first block has a predecessor", i);
+		for (const mlops__gpu_block *b = c->first; b; b = b->next_phys) {
+			CHECK(b->addr == at, "chunk %zu: blocks do not tile it", i);
+			CHECK(b->size > 0 && b->size % MLOPS__GPU_ALIGN == 0, "block size %zu", b->size);
+			CHECK(b->next_phys == NULL || b->next_phys->prev_phys == b, "broken neighbour links");
+			at += b->size;
+			if (b->owner) {
+				nfree++;
+				if (b->size > largest)
+					largest = b->size;
+				const mlops__gpu_lists *no = b->next_phys ? b->next_phys->owner : NULL;
+				CHECK(!(no && (no == b->owner || no == p->fresh || b->owner == p->fresh)),
+					"free neighbours not merged");
+			} else {
+				live++;
+				in_use += b->size;
+				requested += b->requested;
+				CHECK(b->requested > 0 && b->requested <= b->size, "live block size");
+			}
+		}
+		CHECK(at == c->base + c->size, "chunk %zu: blocks do not cover it", i);
+		reserved += c->size;
+	}
+	for (size_t i = 0; i <= p->nlists; i++) {
+		const mlops__gpu_lists *l = i < p->nlists ? p->lists[i] : p->fresh;
+		size_t n = 0;
+		for (unsigned fl = 0; fl < MLOPS__TLSF_FL_COUNT; fl++)
+			for (unsigned sl = 0; sl < MLOPS__TLSF_SL_COUNT; sl++) {
+				int bit = (l->sl_bitmap[fl] >> sl) & 1;
+				CHECK(bit == (l->heads[fl][sl] != NULL), "bitmap disagrees with list");
+				for (const mlops__gpu_block *b = l->heads[fl][sl]; b; b = b->next_free) {
+					unsigned f, s;
+					mlops__tlsf_mapping(b->size >> MLOPS__GPU_ALIGN_SHIFT, &f, &s);
+					CHECK(b->owner == l && f == fl && s == sl, "block in the wrong list");
+					n++;
+				}
+			}
+		CHECK(n == l->nfree, "list count");
+		listed += n;
+	}
+	CHECK(listed == nfree, "free blocks: %zu in lists, %zu in chunks", listed, nfree);
+	CHECK(live == p->live.count, "live blocks: %zu in chunks, %zu in the map", live, p->live.count);
+	CHECK(reserved == GET(reserved) && in_use == GET(in_use) && requested == GET(requested),
+		"counters disagree with the blocks");
+	CHECK(largest == GET(largest_free), "largest free block %zu, published %llu", largest,
+		(unsigned long long)GET(largest_free));
+out:
+	pthread_mutex_unlock(&p->lock);
+	return rc;
+}

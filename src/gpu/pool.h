@@ -1,0 +1,19 @@
+/* Internal: pool entry points for tests and other modules (drift scratch memory). */
+#ifndef MLOPS_GPU_POOL_H
+#define MLOPS_GPU_POOL_H
+
+#include <stddef.h>
+
+#include "mlops/gpu.h"
+
+/*
+ * A pool on the host backend that behaves as a device of device_bytes (MLOPS_ENOMEM past it):
+ * lets tests tell a full device from the max_bytes cap.
+ */
+int mlops__gpu_pool_create_host(mlops_gpu_pool **out, const mlops_gpu_pool_options *opts,
+	size_t device_bytes);
+
+/* Checks every invariant of the pool (blocks tile chunks, lists agree, counters add up); MLOPS_ECORRUPT if not. */
+int mlops__gpu_pool_check(mlops_gpu_pool *p);
+
+#endif
