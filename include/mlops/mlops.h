@@ -4,6 +4,7 @@
 
 #include "mlops/common.h"
 #include "mlops/store.h"
+#include "mlops/drift.h"
 #include "mlops/gpu.h"
 
 #endif /* MLOPS_H */

@@ -1,0 +1,202 @@
+/*
+ * The two-sample KS test. D is found by one merge of the two sorted samples, comparing the
+ * integer numerators c_ref * m - c_cur * n, so it is exact; the p-value follows
+ * scipy.stats.ks_2samp(method="auto") (see kolmogorov.c).
+ */
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "drift/kolmogorov.h"
+#include "drift/sort.h"
+#include "drift/stats.h"
+
+#define MAX_AUTO_N 10000
+
+static int64_t gcd64(int64_t a, int64_t b)
+{
+	while (b != 0) {
+		int64_t t = a % b;
+		a = b;
+		b = t;
+	}
+	return a;
+}
+
+int drift_ks_sorted(mlops_drift_ks_result *r, const uint64_t *a, size_t n1, const uint64_t *b,
+	size_t n2, int alternative, int method)
+{
+	int64_t N1 = (int64_t)n1, N2 = (int64_t)n2, g, n1g, n2g, best, hmax = 0, hmin = 0;
+	size_t i = 0, j = 0, imax = 0, jmax = 0, imin = 0, jmin = 0;
+	uint64_t kmax = a[0], kmin = a[0];
+	double d, p = NAN;
+	int sign, exact = 0;
+
+	g = gcd64(N1, N2);
+	n1g = N1 / g;
+	n2g = N2 / g;
+	if (N1 > INT64_MAX / n2g)
+		return mlops__error(MLOPS_ELIMIT, "KS: sample sizes %zu and %zu are too large", n1, n2);
+	/* h = (c1 n2 - c2 n1) / g: D = h / lcm, an exact integer numerator */
+	while (i < n1 || j < n2) {
+		uint64_t v = (i < n1 && (j >= n2 || a[i] <= b[j])) ? a[i] : b[j];
+		int64_t h;
+
+		while (i < n1 && a[i] == v)
+			i++;
+		while (j < n2 && b[j] == v)
+			j++;
+		h = (int64_t)i * n2g - (int64_t)j * n1g;
+		if (h > hmax) {
+			hmax = h;
+			kmax = v;
+			imax = i;
+			jmax = j;
+		}
+		if (h < hmin) {
+			hmin = h;
+			kmin = v;
+			imin = i;
+			jmin = j;
+		}
+	}
+	if (alternative == MLOPS_DRIFT_LESS || (alternative == MLOPS_DRIFT_TWO_SIDED && -hmin > hmax)) {
+		best = -hmin;
+		sign = -1;
+		r->location = drift_value(kmin);
+		d = -((double)imin / (double)N1 - (double)jmin / (double)N2);
+	} else {
+		best = hmax;
+		sign = 1;
+		r->location = drift_value(kmax);
+		d = (double)imax / (double)N1 - (double)jmax / (double)N2;
+	}
+	if (best == 0) {
+		d = 0.0;
+		r->location = drift_value(alternative == MLOPS_DRIFT_LESS ? kmin : kmax);
+	}
+	if (method == MLOPS_DRIFT_KS_AUTO)
+		method = (n1 > MAX_AUTO_N || n2 > MAX_AUTO_N) ? MLOPS_DRIFT_KS_ASYMP : MLOPS_DRIFT_KS_EXACT;
+	else if (method == MLOPS_DRIFT_KS_EXACT && n1g >= INT32_MAX / n2g)
+		method = MLOPS_DRIFT_KS_ASYMP;
+	if (method == MLOPS_DRIFT_KS_EXACT) {
+		int rc = alternative == MLOPS_DRIFT_TWO_SIDED
+			? drift_ks2_exact_two_sided(&p, N1, N2, g, best)
+			: drift_ks2_exact_one_sided(&p, N1, N2, g, best);
+		if (rc == -2)
+			return mlops__error(MLOPS_ENOMEM, "KS: out of memory for the exact p-value");
+		if (rc == 0) {
+			exact = 1;
+			d = (double)best / (double)(n1g * N2);
+		}
+	}
+	if (!exact) {
+		double m = (double)(N1 > N2 ? N1 : N2), n = (double)(N1 > N2 ? N2 : N1);
+		double en = m * n / (m + n);
+
+		if (alternative == MLOPS_DRIFT_TWO_SIDED) {
+			p = drift_kstwo_sf((int64_t)nearbyint(en), d);
+		} else {
+			double z = sqrt(en) * d;
+			p = exp(-2 * z * z - 2 * z * (m + 2 * n) / sqrt(m * n * (m + n)) / 3.0);
+		}
+		if (p > 1.0)
+			p = 1.0;
+		if (p < 0.0)
+			p = 0.0;
+	}
+	r->statistic = d;
+	r->pvalue = p;
+	r->sign = sign;
+	r->exact = exact;
+	r->n_ref = n1;
+	r->n_cur = n2;
+	return MLOPS_OK;
+}
+
+#define PARALLEL_MIN_N 100000 /* below this a second thread costs more than it saves */
+
+typedef struct prep_job {
+	drift_sample *s;
+	const double *x;
+	size_t n;
+	const mlops_drift_options *o;
+	int rc;
+	char msg[256];
+} prep_job;
+
+static void *prep_reference(void *arg)
+{
+	prep_job *j = arg;
+
+	j->rc = drift_sample_prepare(j->s, j->x, j->n, "reference", j->o);
+	if (j->rc < 0)
+		snprintf(j->msg, sizeof j->msg, "%s", mlops_errmsg()); /* the message is thread-local */
+	return NULL;
+}
+
+/* Sorts the two samples, on two threads when both are large. */
+static int prepare_pair(drift_sample *a, drift_sample *b, const double *ref, size_t n_ref,
+	const double *cur, size_t n_cur, const mlops_drift_options *o)
+{
+	prep_job j = { a, ref, n_ref, o, 0, "" };
+	pthread_t t;
+	int threaded = n_ref >= PARALLEL_MIN_N && n_cur >= PARALLEL_MIN_N &&
+		pthread_create(&t, NULL, prep_reference, &j) == 0;
+	int rc;
+
+	if (!threaded)
+		prep_reference(&j);
+	rc = drift_sample_prepare(b, cur, n_cur, "current", o);
+	if (threaded)
+		pthread_join(t, NULL);
+	if (j.rc < 0 || rc < 0) {
+		drift_sample_free(a);
+		drift_sample_free(b);
+		return j.rc < 0 ? mlops__error(j.rc, "%s", j.msg) : rc;
+	}
+	return MLOPS_OK;
+}
+
+int mlops_drift_ks_ex(mlops_drift_ks_result *out, const double *ref, size_t n_ref,
+	const double *cur, size_t n_cur, const mlops_drift_options *opts)
+{
+	mlops_drift_options o;
+	drift_sample a, b;
+	mlops_drift_ks_result r;
+	int rc;
+
+	MLOPS__CHECK_ARG(out);
+	memset(out, 0, sizeof *out);
+	if ((rc = drift_options_resolve(&o, opts)) < 0)
+		return rc;
+	if ((rc = prepare_pair(&a, &b, ref, n_ref, cur, n_cur, &o)) < 0)
+		return rc;
+	rc = drift_ks_sorted(&r, a.keys, a.n, b.keys, b.n, o.alternative, o.ks_method);
+	if (rc == MLOPS_OK) {
+		r.nan_ref = a.nan;
+		r.nan_cur = b.nan;
+		if (a.has_nan || b.has_nan)
+			r.statistic = r.pvalue = NAN;
+		*out = r;
+	}
+	drift_sample_free(&a);
+	drift_sample_free(&b);
+	return rc;
+}
+
+int mlops_drift_ks(double *statistic_out, double *pvalue_out,
+	const double *ref, size_t n_ref, const double *cur, size_t n_cur)
+{
+	mlops_drift_ks_result r;
+	int rc;
+
+	MLOPS__CHECK_ARG(statistic_out);
+	MLOPS__CHECK_ARG(pvalue_out);
+	rc = mlops_drift_ks_ex(&r, ref, n_ref, cur, n_cur, NULL);
+	*statistic_out = rc == MLOPS_OK ? r.statistic : NAN;
+	*pvalue_out = rc == MLOPS_OK ? r.pvalue : NAN;
+	return rc;
+}
