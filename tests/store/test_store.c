@@ -321,7 +321,7 @@ static void test_concurrent_first_open_migrates_once(void **state)
 	const char *dir = *state;
 	char path[512];
 
-	for (int round = 0; round < 5; round++) {
+	for (int round = 0; round < 20; round++) {
 		char name[32];
 		snprintf(name, sizeof name, "race%d.db", round);
 		snprintf(path, sizeof path, "%s", test_path(dir, name));

@@ -30,26 +30,37 @@ int schema_latest(void)
 	return (int)MLOPS__ARRAY_SIZE(migrations);
 }
 
-static int is_foreign(sdb *db, long long app_id, long long version)
-{
-	long long tables = 0;
-
-	if (app_id == SCHEMA_APPLICATION_ID)
-		return 0;
-	if (app_id != 0 || version != 0)
-		return 1;
-	/* A new file has no tables; an SQLite file of another program has some. */
-	if (sdb_int(db, "SELECT count(*) FROM sqlite_schema", &tables) < 0)
-		return 1;
-	return tables != 0;
-}
-
 static int check_version(sdb *db, long long version)
 {
 	if (version > schema_latest())
 		return mlops__error(MLOPS_EVERSION, "store %s has schema version %lld, newer than this "
 			"libmlops (%s) understands (%d): upgrade libmlops", db->path, version,
 			MLOPS_VERSION_STRING, schema_latest());
+	return MLOPS_OK;
+}
+
+/*
+ * Reads the schema version, failing for a file of another program or of a newer libmlops.
+ * Call it inside a transaction: the three reads must see one snapshot, or a store that another
+ * process migrates in between looks like a foreign file (version 0 but tables present).
+ */
+static int read_state(sdb *db, long long *version)
+{
+	long long app_id, tables = 0;
+	int rc;
+
+	if ((rc = sdb_int(db, "PRAGMA user_version", version)) < 0 ||
+	    (rc = sdb_int(db, "PRAGMA application_id", &app_id)) < 0)
+		return rc;
+	if (app_id == SCHEMA_APPLICATION_ID)
+		return check_version(db, *version);
+	/* A new file has no tables; an SQLite file of another program has some. */
+	if (app_id == 0 && *version == 0 &&
+	    (rc = sdb_int(db, "SELECT count(*) FROM sqlite_schema", &tables)) < 0)
+		return rc;
+	if (app_id != 0 || *version != 0 || tables != 0)
+		return mlops__error(MLOPS_EINVAL, "%s is an SQLite file but not a libmlops store "
+			"(application_id %lld)", db->path, app_id);
 	return MLOPS_OK;
 }
 
@@ -76,27 +87,24 @@ static int apply(sdb *db, long long from)
 
 int schema_migrate(sdb *db, int read_only, int *version_out)
 {
-	long long version, app_id;
+	long long version = 0;
 	int rc;
 
-	if ((rc = sdb_int(db, "PRAGMA user_version", &version)) < 0 ||
-	    (rc = sdb_int(db, "PRAGMA application_id", &app_id)) < 0)
+	if ((rc = sdb_exec(db, "BEGIN")) < 0)
 		return rc;
+	rc = read_state(db, &version);
+	sdb_rollback(db); /* ends the read transaction */
 	*version_out = (int)version;
-	if (is_foreign(db, app_id, version))
-		return mlops__error(MLOPS_EINVAL, "%s is an SQLite file but not a libmlops store "
-			"(application_id %lld)", db->path, app_id);
-	if ((rc = check_version(db, version)) < 0 || version == schema_latest())
+	if (rc < 0 || version == schema_latest())
 		return rc;
 	if (read_only)
 		return mlops__error(MLOPS_ESTATE, "store %s has schema version %lld and needs "
 			"migrating to %d: open it once read-write", db->path, version, schema_latest());
 
-	/* Another process may have migrated between our read and our lock: read again inside. */
+	/* Another process may have migrated since our read: read again under the write lock. */
 	if ((rc = sdb_begin(db)) < 0)
 		return rc;
-	if ((rc = sdb_int(db, "PRAGMA user_version", &version)) == MLOPS_OK &&
-	    (rc = check_version(db, version)) == MLOPS_OK && version < schema_latest())
+	if ((rc = read_state(db, &version)) == MLOPS_OK && version < schema_latest())
 		rc = apply(db, version);
 	if (rc == MLOPS_OK)
 		rc = sdb_commit(db);
