@@ -8,7 +8,9 @@
 #include "core/error.h"
 #include "core/util.h"
 #include "store/sqlite/backend.h"
+#include "store/sqlite/registry.h"
 #include "store/sqlite/schema.h"
+#include "store/sqlite/tracking.h"
 
 static int sqlite_flush(mlops_store *s)
 {
@@ -37,6 +39,8 @@ static const store_ops sqlite_ops = {
 	.flush = sqlite_flush,
 	.close = sqlite_close,
 	.schema_version = sqlite_schema_version,
+	SQLITE_TRACKING_OPS,
+	SQLITE_REGISTRY_OPS
 };
 
 /* SQLite's own message for a missing directory is "unable to open database file": say which. */

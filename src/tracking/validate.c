@@ -1,0 +1,91 @@
+/* MLflow's validation of keys and values (mlflow/utils/validation.py). */
+#include <string.h>
+
+#include "core/error.h"
+#include "core/util.h"
+#include "tracking/internal.h"
+
+static size_t utf8_chars(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s; s++)
+		n += ((unsigned char)*s & 0xC0) != 0x80;
+	return n;
+}
+
+/* [/\w.\- :]: ASCII word characters and the listed ones; any non-ASCII character counts as \w. */
+static int key_char_ok(unsigned char c)
+{
+	return c >= 0x80 || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		c == '_' || c == '/' || c == '.' || c == '-' || c == ' ' || c == ':';
+}
+
+int tk_validate_key(const char *what, const char *key)
+{
+	size_t len;
+
+	if (key == NULL)
+		return mlops__error(MLOPS_EINVAL, "%s key is NULL", what);
+	len = strlen(key);
+	if (!mlops__utf8_valid(key, len))
+		return mlops__error(MLOPS_EINVAL, "%s key is not valid UTF-8", what);
+	if (len == 0)
+		return mlops__error(MLOPS_EINVAL, "%s key is empty", what);
+	if (utf8_chars(key) > TK_MAX_KEY)
+		return mlops__error(MLOPS_EINVAL, "%s key '%.40s...' is longer than %d characters",
+			what, key, TK_MAX_KEY);
+	for (size_t i = 0; i < len; i++)
+		if (!key_char_ok((unsigned char)key[i]))
+			return mlops__error(MLOPS_EINVAL, "%s key '%s' has character '%c' at %zu: keys may "
+				"only contain letters, digits, '_', '-', '.', ' ', ':' and '/'", what, key, key[i], i);
+	/* A normalised relative path, like posixpath.normpath(key) == key. */
+	if (key[0] == '/' || key[len - 1] == '/' || strstr(key, "//") != NULL || strncmp(key, "..", 2) == 0)
+		return mlops__error(MLOPS_EINVAL, "%s key '%s' is not a normalised relative path "
+			"(no leading or trailing '/', no '//', no leading '..')", what, key);
+	for (const char *seg = key; seg; ) {
+		const char *slash = strchr(seg, '/');
+		size_t n = slash ? (size_t)(slash - seg) : strlen(seg);
+		if ((n == 1 && seg[0] == '.') || (n == 2 && seg[0] == '.' && seg[1] == '.'))
+			return mlops__error(MLOPS_EINVAL, "%s key '%s' has a '.' or '..' segment", what, key);
+		seg = slash ? slash + 1 : NULL;
+	}
+	return MLOPS_OK;
+}
+
+int tk_validate_value(const char *what, const char *key, const char *value, size_t max)
+{
+	size_t len;
+
+	if (value == NULL)
+		return mlops__error(MLOPS_EINVAL, "value of %s '%s' is NULL", what, key);
+	len = strlen(value);
+	if (!mlops__utf8_valid(value, len))
+		return mlops__error(MLOPS_EINVAL, "value of %s '%s' is not valid UTF-8", what, key);
+	if (utf8_chars(value) > max)
+		return mlops__error(MLOPS_EINVAL, "value of %s '%s' has %zu characters, more than %zu",
+			what, key, utf8_chars(value), max);
+	return MLOPS_OK;
+}
+
+int tk_validate_artifact_dir(const char *dir)
+{
+	size_t len = strlen(dir);
+
+	if (!mlops__utf8_valid(dir, len))
+		return mlops__error(MLOPS_EINVAL, "artifact path is not valid UTF-8");
+	if (dir[0] == '/' || dir[0] == '\\')
+		return mlops__error(MLOPS_EPERM, "artifact path '%s' is absolute: it must be relative "
+			"to the run's artifact directory", dir);
+	for (const char *seg = dir; seg; ) {
+		const char *slash = strchr(seg, '/');
+		size_t n = slash ? (size_t)(slash - seg) : strlen(seg);
+		if (n == 2 && seg[0] == '.' && seg[1] == '.')
+			return mlops__error(MLOPS_EPERM, "artifact path '%s' has a '..' segment: it would "
+				"leave the run's artifact directory", dir);
+		if (memchr(seg, '\\', n) != NULL)
+			return mlops__error(MLOPS_EINVAL, "artifact path '%s' has a backslash", dir);
+		seg = slash ? slash + 1 : NULL;
+	}
+	return MLOPS_OK;
+}
