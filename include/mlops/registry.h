@@ -161,6 +161,20 @@ MLOPS_API int mlops_model_alias_delete(mlops_store *s, const char *name, const c
 MLOPS_API int mlops_model_alias_get(mlops_model_version **out, mlops_store *s, const char *name,
                                     const char *alias);
 
+/* One alias of a model. Frozen: never changes. */
+typedef struct mlops_model_alias {
+	const char *alias;
+	int64_t version;        /* 0: a protected alias that points nowhere yet */
+	int is_protected;
+} mlops_model_alias;
+
+/*
+ * Every alias of model name, sorted by alias. *aliases_out is one allocation holding the array
+ * and its strings: free it with mlops_free(). A model without aliases gives *n_out = 0.
+ */
+MLOPS_API int mlops_model_alias_list(mlops_model_alias **aliases_out, size_t *n_out, mlops_store *s,
+                                     const char *name);
+
 /*
  * Moves alias back to the version it pointed to before its last move (or restores it after a
  * delete); repeated calls walk further back. MLOPS_ESTATE when there is no earlier version.

@@ -386,6 +386,20 @@ int mlops_model_alias_get(mlops_model_version **out, mlops_store *s, const char 
 	return s->ops->reg_alias_get(out, s, name, alias);
 }
 
+int mlops_model_alias_list(mlops_model_alias **out, size_t *n, mlops_store *s, const char *name)
+{
+	int rc;
+
+	MLOPS__CHECK_ARG(out);
+	*out = NULL;
+	MLOPS__CHECK_ARG(n);
+	*n = 0;
+	MLOPS__CHECK_ARG(s);
+	if ((rc = reg_check_backend(s)) < 0 || (rc = reg_check_name(name, "model name")) < 0)
+		return rc;
+	return s->ops->reg_alias_list(out, n, s, name);
+}
+
 /* ---- model cards ---- */
 
 static const char *const risk_names[] = { NULL, "low", "medium", "high" };

@@ -11,7 +11,7 @@
 #include "tracking/model.h"
 
 /* registry records (store/registry_records.h) */
-struct mlops_model; struct mlops_model_version; struct mlops_audit_entry;
+struct mlops_model; struct mlops_model_version; struct mlops_audit_entry; struct mlops_model_alias;
 struct reg_change; struct reg_new_version; struct reg_card_row;
 
 typedef struct store_ops {
@@ -50,6 +50,8 @@ typedef struct store_ops {
 	/* set/delete/rollback/protect; a protected alias takes only an APPROVED version (EPERM). */
 	int (*reg_alias_change)(mlops_store *s, const char *name, const char *alias, int op,
 		int64_t version, const struct reg_change *c);         /* registered-models/alias */
+	/* Every alias of a model, sorted by name; one allocation (mlops_free). */
+	int (*reg_alias_list)(struct mlops_model_alias **out, size_t *n, mlops_store *s, const char *name);
 	int (*reg_alias_get)(struct mlops_model_version **out, mlops_store *s, const char *name,
 		const char *alias);                                   /* registered-models/alias GET */
 	int (*reg_card_set)(mlops_store *s, const char *name, int64_t version, int section,

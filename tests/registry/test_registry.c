@@ -683,6 +683,39 @@ static void test_model_card(void **state)
 	assert_null(text);
 }
 
+static void test_alias_list(void **state)
+{
+	fixture *f = *state;
+	mlops_model_alias *a;
+	size_t n = 99;
+	int64_t v;
+
+	assert_ok(mlops_model_create(f->s, "churn", NULL));
+	assert_ok(mlops_model_alias_list(&a, &n, f->s, "churn"));
+	assert_int_equal(n, 0);
+	mlops_free(a);
+	for (int i = 0; i < 2; i++)
+		assert_ok(mlops_model_version_create(&v, f->s, "churn", "s3://m/churn", NULL));
+	assert_ok(mlops_model_alias_set(f->s, "churn", "staging", 2));
+	assert_ok(mlops_model_alias_set(f->s, "churn", "champion", 1));
+	assert_ok(mlops_model_alias_protect(f->s, "churn", "production", 1));
+	assert_ok(mlops_model_alias_list(&a, &n, f->s, "churn"));
+	assert_int_equal(n, 3);
+	assert_string_equal(a[0].alias, "champion");
+	assert_int_equal(a[0].version, 1);
+	assert_false(a[0].is_protected);
+	assert_string_equal(a[1].alias, "production");
+	assert_int_equal(a[1].version, 0);
+	assert_true(a[1].is_protected);
+	assert_string_equal(a[2].alias, "staging");
+	assert_int_equal(a[2].version, 2);
+	mlops_free(a);
+	assert_code(mlops_model_alias_list(&a, &n, f->s, "nope"), MLOPS_ENOTFOUND);
+	assert_null(a);
+	assert_code(mlops_model_alias_list(&a, &n, f->s, "bad/name"), MLOPS_EINVAL);
+	assert_code(mlops_model_alias_list(NULL, &n, f->s, "churn"), MLOPS_EINVAL);
+}
+
 static void test_null_arguments(void **state)
 {
 	fixture *f = *state;
@@ -736,6 +769,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_alias_move_seen_by_other_process, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify_detects_tampering, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_model_card, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_alias_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_null_arguments, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -47,6 +47,7 @@ int sreg_version_delete(mlops_store *s, const char *name, int64_t version, const
 int sreg_alias_change(mlops_store *s, const char *name, const char *alias, int op, int64_t version,
 	const reg_change *c);
 int sreg_alias_get(mlops_model_version **out, mlops_store *s, const char *name, const char *alias);
+int sreg_alias_list(mlops_model_alias **out, size_t *n, mlops_store *s, const char *name);
 int sreg_card_set(mlops_store *s, const char *name, int64_t version, int section, const char *key,
 	const char *value, const reg_change *c);
 int sreg_card_get(reg_card_row **rows, size_t *n, mlops_store *s, const char *name, int64_t version);
@@ -69,6 +70,7 @@ int sreg_generation(int64_t *generation, uint64_t token[2], mlops_store *s);
 	.reg_version_delete = sreg_version_delete, \
 	.reg_alias_change = sreg_alias_change, \
 	.reg_alias_get = sreg_alias_get, \
+	.reg_alias_list = sreg_alias_list, \
 	.reg_card_set = sreg_card_set, \
 	.reg_card_get = sreg_card_get, \
 	.reg_audit = sreg_audit_list, \

@@ -234,6 +234,74 @@ int sreg_alias_get(mlops_model_version **out, mlops_store *s, const char *name, 
 	return rc;
 }
 
+int sreg_alias_list(mlops_model_alias **out, size_t *n, mlops_store *s, const char *name)
+{
+	sqlite_backend *b = sqlite_of(s);
+	sqlite3_stmt *st;
+	mlops_model_alias *rows = NULL;
+	size_t count = 0, cap = 0, bytes = 0;
+	int64_t id;
+	int rc;
+
+	pthread_mutex_lock(&b->db->lock);
+	if ((rc = sreg_model_id(b->db, name, &id)) < 0)
+		goto done;
+	if ((st = sdb_stmt(b->db, "SELECT alias, coalesce(version, 0), protected FROM rg_aliases "
+			"WHERE model_id = ?1 ORDER BY alias")) == NULL) {
+		rc = mlops_errcode();
+		goto done;
+	}
+	sqlite3_bind_int64(st, 1, id);
+	/* First pass: the rows, with each alias copied after the array once its size is known. */
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (count == cap) {
+			mlops_model_alias *r = mlops__realloc(rows, (cap = cap ? 2 * cap : 8) * sizeof *r);
+			if (r == NULL) {
+				rc = MLOPS_ENOMEM;
+				break;
+			}
+			rows = r;
+		}
+		const char *alias = (const char *)sqlite3_column_text(st, 0);
+		char *copy = mlops__strdup(alias ? alias : "");
+		if (copy == NULL) {
+			rc = MLOPS_ENOMEM;
+			break;
+		}
+		rows[count].alias = copy;
+		rows[count].version = sqlite3_column_int64(st, 1);
+		rows[count].is_protected = sqlite3_column_int(st, 2) != 0;
+		bytes += strlen(copy) + 1;
+		count++;
+	}
+	if (rc == SQLITE_DONE)
+		rc = MLOPS_OK;
+	else if (rc > 0)
+		rc = sdb_error(b->db, rc, "list aliases");
+	sqlite3_reset(st);
+	if (rc == MLOPS_OK) {
+		/* Repack into one block so that a single mlops_free releases everything. */
+		mlops_model_alias *block = mlops__malloc(count * sizeof *block + bytes);
+		char *text = block ? (char *)(block + count) : NULL;
+		if (block == NULL)
+			rc = MLOPS_ENOMEM;
+		for (size_t i = 0; block != NULL && i < count; i++) {
+			size_t len = strlen(rows[i].alias) + 1;
+			block[i] = rows[i];
+			block[i].alias = memcpy(text, rows[i].alias, len);
+			text += len;
+		}
+		*out = block;
+		*n = block ? count : 0;
+	}
+	for (size_t i = 0; i < count; i++)
+		free((char *)rows[i].alias);
+	free(rows);
+done:
+	pthread_mutex_unlock(&b->db->lock);
+	return rc;
+}
+
 /* ---- model cards ---- */
 
 int sreg_card_set(mlops_store *s, const char *name, int64_t version, int section, const char *key,
