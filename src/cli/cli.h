@@ -48,6 +48,18 @@ int cli_open_store(mlops_store **out, const cli *c);
 /* Prints j as indented JSON on stdout and frees it; returns CLI_OK. */
 int cli_print_json(json_t *j);
 
+/* A double as JSON: a number, or "NaN", "Infinity", "-Infinity" (JSON has no such numbers). */
+json_t *cli_json_number(double v);
+
+/* Parses a non-negative integer option value; reports a usage error naming the option. */
+int cli_parse_size(size_t *out, const char *text, const char *option);
+
+/* "YYYY-mm-dd HH:MM:SS" (UTC) of a time in ms since the epoch, "-" for 0. */
+void cli_format_time(char *buf, size_t n, int64_t ms);
+
+/* A run snapshot as JSON (attributes, params, tags, latest metrics). */
+json_t *cli_run_json(const mlops_run_info *ri);
+
 /* True when argv asks for help (-h or --help anywhere). */
 int cli_wants_help(int argc, char **argv);
 

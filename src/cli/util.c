@@ -1,5 +1,8 @@
 /* Error reporting, store opening and JSON output shared by every command. */
+#include <errno.h>
+#include <math.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
@@ -76,4 +79,26 @@ int cli_dispatch(cli *c, const char *group, const cli_command *cmds, size_t n)
 	}
 	cli_usage_error("unknown command '%s %s' (see 'mlops %s --help')", group, c->argv[1], group);
 	return CLI_USAGE;
+}
+
+json_t *cli_json_number(double v)
+{
+	if (isnan(v))
+		return json_string("NaN");
+	if (isinf(v))
+		return json_string(v > 0 ? "Infinity" : "-Infinity");
+	return json_real(v);
+}
+
+int cli_parse_size(size_t *out, const char *text, const char *option)
+{
+	char *end;
+	unsigned long long v;
+
+	errno = 0;
+	v = strtoull(text, &end, 10);
+	if (text[0] == '\0' || text[0] == '-' || *end != '\0' || errno != 0 || v > SIZE_MAX)
+		return cli_usage_error("%s needs a non-negative integer, not '%s'", option, text);
+	*out = (size_t)v;
+	return CLI_OK;
 }

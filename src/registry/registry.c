@@ -397,6 +397,9 @@ int mlops_model_alias_list(mlops_model_alias **out, size_t *n, mlops_store *s, c
 	MLOPS__CHECK_ARG(s);
 	if ((rc = reg_check_backend(s)) < 0 || (rc = reg_check_name(name, "model name")) < 0)
 		return rc;
+	if (s->ops->reg_alias_list == NULL)
+		return mlops__error(MLOPS_EUNSUPPORTED, "store '%s' (%s) cannot list aliases",
+			s->uri ? s->uri : "", s->ops->name);
 	return s->ops->reg_alias_list(out, n, s, name);
 }
 
