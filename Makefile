@@ -9,7 +9,7 @@ MESON_OPTS ?=
 
 DEBIAN_PACKAGES = meson ninja-build pkg-config gcc g++ libsqlite3-dev zlib1g-dev libjansson-dev \
                   libssl-dev libcurl4-openssl-dev libcmocka-dev libdlpack-dev abigail-tools \
-                  binutils python3 golang-go
+                  binutils python3 golang-go chromium
 
 .PHONY: all deps pydeps build demo test test-plain test-bindings test-asan bench clean
 
@@ -34,6 +34,8 @@ demo: build
 
 # The remote suite needs a real MLflow server: in `make test` (and so CI) it never skips.
 export MLOPS_REQUIRE_MLFLOW = 1
+# The report is checked in headless Chromium: never skipped either.
+export MLOPS_REQUIRE_CHROMIUM = 1
 
 test: deps pydeps test-plain test-bindings test-asan
 

@@ -21,6 +21,7 @@
 typedef struct cli {
 	const char *store_uri;  /* --store, else NULL: $MLOPS_TRACKING_URI, ... as the library does */
 	int json;               /* --json: machine-readable output on stdout */
+	const char *actor;      /* --actor: who makes registry changes, else $USER */
 	int argc;               /* the command's arguments, argv[0] being the command's name */
 	char **argv;
 } cli;

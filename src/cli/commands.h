@@ -6,5 +6,10 @@
 
 int cmd_version(cli *c);
 int cmd_store(cli *c);
+int cmd_runs(cli *c);
+int cmd_metrics(cli *c);
+int cmd_models(cli *c);
+int cmd_report(cli *c);
+int cmd_gpu(cli *c);
 
 #endif

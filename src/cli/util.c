@@ -27,7 +27,11 @@ int cli_fail(int code, const char *what)
 
 int cli_open_store(mlops_store **out, const cli *c)
 {
-	int rc = mlops_store_open(out, c->store_uri, NULL);
+	mlops_store_options o = MLOPS_STORE_OPTIONS_INIT;
+	int rc;
+
+	o.actor = c->actor;
+	rc = mlops_store_open(out, c->store_uri, &o);
 
 	return rc < 0 ? cli_fail(rc, "cannot open the store") : CLI_OK;
 }

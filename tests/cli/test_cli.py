@@ -4,6 +4,7 @@
 Usage: test_cli.py PATH_TO_MLOPS   (run by meson test, suite cli)
 """
 import json
+import math
 import os
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import tempfile
 import unittest
 
 MLOPS = None
+FIXTURE = None
 
 
 def run(*args, env=None):
@@ -34,7 +36,7 @@ class Cli(unittest.TestCase):
         rc, out, _ = run("--help")
         self.assertEqual(rc, 0)
         self.assertIn("usage: mlops", out)
-        for cmd in ("version", "store"):
+        for cmd in ("version", "store", "runs", "metrics", "models", "report", "gpu"):
             self.assertIn(f"\n  {cmd} ", out)
         self.assertIn("exit codes: 0 ok, 1 failed, 2 bad usage, 3 not found", out)
 
@@ -88,6 +90,132 @@ class Cli(unittest.TestCase):
         self.assertIn("usage: mlops store info", out)
 
 
+class WithStore(unittest.TestCase):
+    """Commands over a store written by make_fixture (one run, a model with two versions)."""
+
+    def setUp(self):
+        self.tmp = tempfile.TemporaryDirectory()
+        self.db = os.path.join(self.tmp.name, "f.db")
+        p = subprocess.run([FIXTURE, self.db, self.tmp.name], capture_output=True, text=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        self.run_id = p.stdout.strip()
+        self.assertRegex(self.run_id, r"^[0-9a-f]{32}$")
+
+    def tearDown(self):
+        self.tmp.cleanup()
+
+    def mlops(self, *args, actor=None):
+        pre = ["--store", self.db] + (["--actor", actor] if actor else [])
+        return run(*pre, *args)
+
+    def test_runs_list_and_show(self):
+        rc, out, _ = self.mlops("runs", "list")
+        self.assertEqual(rc, 0)
+        lines = out.splitlines()
+        self.assertEqual(lines[0].split(), ["RUN", "ID", "NAME", "STATUS", "STARTED", "(UTC)"])
+        self.assertEqual(lines[1].split()[:3], [self.run_id, "fixture-run", "FINISHED"])
+        rc, out, _ = self.mlops("--json", "runs", "list")
+        doc = json.loads(out)
+        self.assertEqual(len(doc), 1)
+        self.assertEqual(doc[0]["params"], {"lr": "0.01"})
+        self.assertAlmostEqual(doc[0]["metrics"]["loss"], math.exp(-199 / 50.0), places=12)
+        rc, out, _ = self.mlops("runs", "show", self.run_id)
+        self.assertEqual(rc, 0)
+        self.assertIn("  lr = 0.01\n", out)
+        self.assertIn("  team = fraud\n", out)
+        self.assertIn("  status: FINISHED\n", out)
+        rc, _, err = self.mlops("runs", "show", "0" * 32)
+        self.assertEqual(rc, 3, err)
+        rc, _, _ = self.mlops("runs", "show")
+        self.assertEqual(rc, 2)
+
+    def test_runs_search(self):
+        rc, out, _ = self.mlops("--json", "runs", "search", "--filter", "params.lr = '0.01' and metrics.loss < 1")
+        self.assertEqual(rc, 0)
+        self.assertEqual([r["run_id"] for r in json.loads(out)], [self.run_id])
+        rc, out, _ = self.mlops("--json", "runs", "search", "--filter", "metrics.loss > 5")
+        self.assertEqual(json.loads(out), [])
+        rc, _, err = self.mlops("runs", "search", "--filter", "metrics.loss >> 5")
+        self.assertEqual(rc, 2)
+        self.assertIn("position", err)
+        rc, _, err = self.mlops("runs", "list", "--max", "-3")
+        self.assertEqual(rc, 2)
+
+    def test_metrics(self):
+        rc, out, _ = self.mlops("--json", "metrics", self.run_id, "loss")
+        self.assertEqual(rc, 0)
+        pts = json.loads(out)
+        self.assertEqual([p["step"] for p in pts], list(range(200)))
+        self.assertEqual(pts[50]["value"], math.exp(-1.0))
+        rc, out, _ = self.mlops("--json", "metrics", self.run_id, "loss", "--max-points", "4")
+        steps = [p["step"] for p in json.loads(out)]
+        self.assertEqual(len(steps), 4)
+        self.assertEqual((steps[0], steps[-1]), (0, 199))
+        rc, _, _ = self.mlops("metrics", self.run_id, "nope")
+        self.assertEqual(rc, 3)
+        rc, _, _ = self.mlops("metrics", self.run_id, "loss", "--max-points", "many")
+        self.assertEqual(rc, 2)
+
+    def test_models_approval_alias_and_audit(self):
+        rc, out, _ = self.mlops("models", "list")
+        self.assertEqual(out, "fraud\n")
+        rc, out, _ = self.mlops("--json", "models", "show", "fraud")
+        doc = json.loads(out)
+        self.assertEqual([v["version"] for v in doc["versions"]], [1, 2])
+        self.assertEqual(doc["versions"][0]["creator"], "alice")
+        # Four eyes: the creator may not approve her own version.
+        rc, _, err = self.mlops("models", "approve", "fraud", "2", actor="alice")
+        self.assertEqual(rc, 1)
+        self.assertIn("approve", err)
+        rc, _, err = self.mlops("models", "approve", "fraud", "2", "--reason", "backtest ok", actor="bob")
+        self.assertEqual(rc, 0, err)
+        rc, _, err = self.mlops("models", "alias", "set", "fraud", "production", "1", actor="bob")
+        self.assertEqual(rc, 0, err)
+        rc, _, err = self.mlops("models", "alias", "set", "fraud", "production", "2", "--reason", "ship v2", actor="bob")
+        self.assertEqual(rc, 0, err)
+        rc, out, err = self.mlops("models", "alias", "rollback", "fraud", "production", actor="bob")
+        self.assertEqual((rc, out), (0, "fraud@production -> version 1\n"), err)
+        rc, out, _ = self.mlops("--json", "models", "audit", "fraud")
+        actions = [(e["actor"], e["action"], e["target"], e["to"], e["reason"]) for e in json.loads(out)]
+        self.assertIn(("bob", "alias.set", "production", "2", "ship v2"), actions)
+        self.assertEqual(actions[-1][:3], ("bob", "alias.rollback", "production"))
+        self.assertTrue(any(a[0] == "bob" and a[4] == "backtest ok" for a in actions))
+        rc, _, _ = self.mlops("models", "alias", "set", "fraud", "production", "two")
+        self.assertEqual(rc, 2)
+        rc, _, _ = self.mlops("models", "show", "nope")
+        self.assertEqual(rc, 3)
+        rc, _, _ = self.mlops("models", "alias", "frob")
+        self.assertEqual(rc, 2)
+
+    def test_report(self):
+        out_html = os.path.join(self.tmp.name, "r.html")
+        rc, out, err = self.mlops("report", self.run_id, "fraud", "-o", out_html)
+        self.assertEqual(rc, 0, err)
+        self.assertEqual(out, f"wrote {out_html}\n")
+        html = open(out_html).read()
+        self.assertTrue(html.startswith("<!DOCTYPE html>"))
+        self.assertNotIn("<script", html)
+        self.assertNotIn("http://", html.replace('xmlns="http://www.w3.org/2000/svg"', ""))
+        for needle in ("<title>loss</title>", "PSI per feature", "KS p-value per feature",
+                       "amount: reference vs current", "Audit trail", "staging", "lr"):
+            self.assertIn(needle, html)
+        self.assertGreaterEqual(html.count('<path fill="none"'), 3)
+        rc, _, _ = self.mlops("report", self.run_id)
+        self.assertEqual(rc, 2)
+        rc, _, err = self.mlops("report", "nope", "-o", out_html)
+        self.assertEqual(rc, 3)
+
+    def test_gpu_info(self):
+        rc, out, _ = run("--json", "gpu", "info")
+        self.assertEqual(rc, 0)
+        doc = json.loads(out)
+        self.assertIn(doc["pool_backend"], ("host", "cuda"))
+        self.assertEqual(doc["pool_backend"] == "cuda", doc["gpu_usable"])
+        rc, _, _ = run("gpu")
+        self.assertEqual(rc, 2)
+
+
 if __name__ == "__main__":
     MLOPS = os.path.abspath(sys.argv.pop(1))
+    FIXTURE = os.path.abspath(sys.argv.pop(1))
     unittest.main(verbosity=2)
