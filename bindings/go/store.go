@@ -8,6 +8,7 @@ import "C"
 
 import (
 	"fmt"
+	"io"
 	"math"
 	"runtime"
 	"sync"
@@ -49,6 +50,25 @@ type StoreOptions struct {
 type Store struct {
 	mu  sync.RWMutex // read-held during each call, write-held by Close
 	ptr *C.mlops_store
+
+	kidsMu sync.Mutex
+	kids   map[io.Closer]struct{} // live runs and watchers: C forbids them to outlive the store
+}
+
+// adopt records a live child handle, closed by Close before the store.
+func (s *Store) adopt(c io.Closer) {
+	s.kidsMu.Lock()
+	if s.kids == nil {
+		s.kids = make(map[io.Closer]struct{})
+	}
+	s.kids[c] = struct{}{}
+	s.kidsMu.Unlock()
+}
+
+func (s *Store) disown(c io.Closer) {
+	s.kidsMu.Lock()
+	delete(s.kids, c)
+	s.kidsMu.Unlock()
 }
 
 // Open opens (creating if needed) the store named by uri; "" means $MLOPS_TRACKING_URI,
@@ -139,6 +159,19 @@ func (s *Store) use(f func(p *C.mlops_store) C.int) (C.int, error) {
 // Close flushes and frees the store; calling it again does nothing. The store is freed even
 // when the final flush fails: the error then says why and what was lost.
 func (s *Store) Close() error {
+	// Live runs end (FINISHED) and watchers stop first; the first error is kept.
+	s.kidsMu.Lock()
+	kids := make([]io.Closer, 0, len(s.kids))
+	for c := range s.kids {
+		kids = append(kids, c)
+	}
+	s.kidsMu.Unlock()
+	var first error
+	for _, c := range kids {
+		if err := c.Close(); err != nil && first == nil {
+			first = err
+		}
+	}
 	s.mu.Lock()
 	ptr := s.ptr
 	s.ptr = nil
@@ -148,6 +181,9 @@ func (s *Store) Close() error {
 	}
 	runtime.SetFinalizer(s, nil)
 	_, err := call(func() C.int { return C.mlops_store_close(ptr) })
+	if first != nil {
+		return first
+	}
 	return err
 }
 

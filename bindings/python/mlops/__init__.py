@@ -11,6 +11,11 @@ from ._errors import (AlreadyExists, Busy, Corrupt, Error, InvalidArgument, Inva
                       StoreIOError, Unsupported, VersionMismatch, strerror)
 from ._common import Feature, features, library_path, version, version_number
 from ._store import Durability, OnFull, Store, StoreOptions
+from ._tracking import (Artifact, MetricKey, MetricPoint, Run, RunInfo, RunStatus, close_default_store,
+                        default_store, start_run)
+from ._registry import (AuditEntry, Model, ModelVersion, Registry, Risk, Validation, VersionInfo,
+                        VersionStatus, Watcher)
+from ._gpu import Backend, GpuPool, PoolStats
 
 __version__ = "0.1.0"
 
@@ -20,4 +25,21 @@ __all__ = [
     "OnFull", "OutOfMemory", "PermissionDenied", "Store", "StoreIOError", "StoreOptions",
     "Unsupported", "VersionMismatch", "features", "library_path", "strerror", "version",
     "version_number",
+    # tracking.h
+    "Artifact", "MetricKey", "MetricPoint", "Run", "RunInfo", "RunStatus", "close_default_store",
+    "default_store", "start_run",
+    # registry.h
+    "AuditEntry", "Model", "ModelVersion", "Registry", "Risk", "Validation", "VersionInfo",
+    "VersionStatus", "Watcher",
+    # gpu.h
+    "Backend", "GpuPool", "PoolStats",
+    # drift.h: the submodule mlops.drift (imported on first use: it needs numpy)
+    "drift",
 ]
+
+
+def __getattr__(name: str) -> object:
+    if name == "drift":
+        import importlib
+        return importlib.import_module(".drift", __name__)
+    raise AttributeError("module 'mlops' has no attribute %r" % name)

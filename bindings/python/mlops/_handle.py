@@ -5,7 +5,7 @@ import ctypes
 import os
 import threading
 import warnings
-from typing import Any, Callable, ClassVar, Optional, Type, TypeVar, Union
+from typing import Any, Callable, ClassVar, Optional, Set, Type, TypeVar, Union
 
 from . import _errors
 
@@ -61,8 +61,15 @@ class Handle:
     def __init__(self, ptr: Any, parent: Optional["Handle"] = None) -> None:
         self._lock = threading.Lock()
         self._ptr = ptr
-        # A child handle (a run of a store) keeps its parent alive until it is closed.
+        # A child handle (a run of a store) keeps its parent alive until it is closed, and the
+        # parent closes its live children first: C forbids using a run after its store closed.
+        # Both references are strong (a cycle, broken by close): a weak one would be cleared
+        # before the finalizers of a garbage cycle run, letting the store go first.
         self._parent = parent
+        self._children: Set[Handle] = set()
+        if parent is not None:
+            with parent._lock:
+                parent._children.add(self)
 
     def _handle(self) -> Any:
         """The C pointer, for passing to a declared function; InvalidState once closed."""
@@ -81,11 +88,28 @@ class Handle:
 
         The handle is freed even when this raises (the error says what the final step lost).
         """
+        self._close_with(type(self)._close_fn)
+
+    def _close_with(self, close_fn: Callable[[Any], Any]) -> None:
+        """Closes the live children, then frees the handle with close_fn (once)."""
+        with self._lock:
+            children = list(self._children)
+        first: Optional[BaseException] = None
+        for child in children:
+            try:
+                child.close()
+            except Exception as e:  # every child is closed; the first failure is raised
+                first = first or e
         with self._lock:
             ptr, self._ptr = self._ptr, None
-            self._parent = None
+            parent, self._parent = self._parent, None
+        if parent is not None:
+            with parent._lock:
+                parent._children.discard(self)
         if ptr:
-            type(self)._close_fn(ptr)
+            close_fn(ptr)
+        if first is not None:
+            raise first
 
     def __enter__(self: H) -> H:
         return self
