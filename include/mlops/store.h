@@ -30,11 +30,12 @@ typedef struct mlops_store mlops_store;
 #define MLOPS_ON_FULL_BLOCK 0 /* wait for the writer to make room (back-pressure) */
 #define MLOPS_ON_FULL_EBUSY 1 /* return MLOPS_EBUSY at once; nothing is dropped silently */
 
-#define MLOPS_STORE_OPTIONS_VERSION 1
+#define MLOPS_STORE_OPTIONS_VERSION 2
 
 /*
  * Options for mlops_store_open(). Versioned: set version to MLOPS_STORE_OPTIONS_VERSION
- * (MLOPS_STORE_OPTIONS_INIT does), fields are only ever appended. Zero means "default"
+ * (MLOPS_STORE_OPTIONS_INIT does), fields are only ever appended; the library reads only the
+ * fields of the version it is given, so a program built against an older header keeps working. Zero means "default"
  * for every numeric field; NULL for every string.
  */
 typedef struct mlops_store_options {
@@ -47,9 +48,14 @@ typedef struct mlops_store_options {
 	int on_full;                 /* MLOPS_ON_FULL_BLOCK (default) or MLOPS_ON_FULL_EBUSY */
 	const char *artifact_root;   /* directory for artifacts; NULL = "<db file>.artifacts" beside the db */
 	const char *actor;           /* who makes changes (registry audit); NULL = $USER, else "unknown" */
+	/* version 2 */
+	/* MLflow stores (http/https): where writes wait for the server (BUFFERED mode); NULL =
+	   "./mlops-spool-<16 hex of SHA-256 of the server URL>.db", found again by the next process. */
+	const char *spool_path;
+	unsigned close_timeout_ms;   /* MLflow stores: how long close (and a read) waits for the spool to drain; 0 = 10000 */
 } mlops_store_options;
 
-#define MLOPS_STORE_OPTIONS_INIT { MLOPS_STORE_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, NULL, NULL }
+#define MLOPS_STORE_OPTIONS_INIT { MLOPS_STORE_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, NULL, NULL, NULL, 0 }
 
 /* Fills *opts with the defaults of the given version (like MLOPS_STORE_OPTIONS_INIT). */
 MLOPS_API int mlops_store_options_init(mlops_store_options *opts, unsigned version);
@@ -72,6 +78,21 @@ MLOPS_API int mlops_store_flush(mlops_store *s);
  * even when the final flush fails; the code then says why and what was lost (if anything).
  */
 MLOPS_API int mlops_store_close(mlops_store *s);
+
+/*
+ * MLflow stores: waits until every write spooled so far (by any process sharing the spool)
+ * reached the server or was rejected by it, at most timeout_ms. Other stores: flushes.
+ * Errors: MLOPS_ENETWORK, MLOPS_EBUSY, MLOPS_EPERM... (the last failure to send, with how many
+ * writes still wait; they stay in the spool and are sent later).
+ */
+MLOPS_API int mlops_store_sync(mlops_store *s, unsigned timeout_ms);
+
+/*
+ * MLflow stores: writes waiting in the spool (*pending_out) and writes the server refused
+ * for good (*rejected_out; kept in the spool's `rejected` table with the server's message).
+ * Both 0 for other stores. Either pointer may be NULL.
+ */
+MLOPS_API int mlops_store_backlog(uint64_t *pending_out, uint64_t *rejected_out, mlops_store *s);
 
 /* The URI the store was opened with, after NULL/environment resolution. Never NULL. */
 MLOPS_API const char *mlops_store_uri(const mlops_store *s);

@@ -1,7 +1,9 @@
 /* mlops_store_open/flush/close: URI resolution, options, and the module/backend lifecycle. */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "core/error.h"
 #include "core/options.h"
 #include "core/util.h"
@@ -12,13 +14,19 @@
 #define DEFAULT_FLUSH_MS        200u
 #define DEFAULT_BUFFER_CAPACITY ((size_t)1 << 20)
 
+/* The size of each version of the struct: an older program passes a smaller one. */
+static size_t options_size(unsigned version)
+{
+	return version == 1 ? offsetof(mlops_store_options, spool_path) : sizeof(mlops_store_options);
+}
+
 int mlops_store_options_init(mlops_store_options *opts, unsigned version)
 {
 	MLOPS__CHECK_ARG(opts);
 	int rc = mlops__check_version(version, MLOPS_STORE_OPTIONS_VERSION, "mlops_store_options");
 	if (rc < 0)
 		return rc;
-	memset(opts, 0, sizeof *opts);
+	memset(opts, 0, options_size(version));
 	opts->version = version;
 	return MLOPS_OK;
 }
@@ -51,7 +59,7 @@ static int copy_options(mlops_store *s, const mlops_store_options *in)
 		rc = mlops__check_version(in->version, MLOPS_STORE_OPTIONS_VERSION, "mlops_store_options");
 		if (rc < 0)
 			return rc;
-		o = *in;
+		memcpy(&o, in, options_size(in->version)); /* later fields keep their defaults */
 		o.version = MLOPS_STORE_OPTIONS_VERSION;
 	}
 	if (o.durability != MLOPS_DURABILITY_BUFFERED && o.durability != MLOPS_DURABILITY_SYNC)
@@ -71,7 +79,9 @@ static int copy_options(mlops_store *s, const mlops_store_options *in)
 	s->opts = o;
 	s->opts.artifact_root = NULL;
 	s->opts.actor = NULL;
-	if (mlops__strdup_opt((char **)&s->opts.artifact_root, o.artifact_root) < 0 ||
+	s->opts.spool_path = NULL;
+	if (mlops__strdup_opt((char **)&s->opts.spool_path, o.spool_path) < 0 ||
+	    mlops__strdup_opt((char **)&s->opts.artifact_root, o.artifact_root) < 0 ||
 	    mlops__strdup_opt((char **)&s->opts.actor, actor ? actor : "unknown") < 0)
 		return MLOPS_ENOMEM;
 	return MLOPS_OK;
@@ -91,8 +101,12 @@ static int open_backend(mlops_store *s, const char *uri)
 	if (uri[0] == '\0')
 		return mlops__error(MLOPS_EINVAL, "store URI is empty");
 	if (has_prefix(uri, "http://") || has_prefix(uri, "https://"))
+#if MLOPS_HAVE_CURL
+		return mlops__rest_open(s, uri);
+#else
 		return mlops__error(MLOPS_EUNSUPPORTED,
 			"store URI '%s': the MLflow REST backend is not available in this build", uri);
+#endif
 	if (has_prefix(uri, "sqlite:///"))
 		return mlops__sqlite_open(s, uri + strlen("sqlite:///"));
 	if (strstr(uri, "://") != NULL)
@@ -183,8 +197,36 @@ int mlops_store_close(mlops_store *s)
 	pthread_mutex_destroy(&s->modules_lock);
 	free((char *)s->opts.artifact_root);
 	free((char *)s->opts.actor);
+	free((char *)s->opts.spool_path);
 	free(s->uri);
 	free(s);
+	return rc;
+}
+
+int mlops_store_sync(mlops_store *s, unsigned timeout_ms)
+{
+	int rc;
+
+	MLOPS__CHECK_ARG(s);
+	/* What the modules buffer in memory goes to the backend (the spool) first. */
+	rc = mlops_store_flush(s);
+	if (rc == MLOPS_OK && s->ops->sync != NULL)
+		rc = s->ops->sync(s, timeout_ms);
+	return rc;
+}
+
+int mlops_store_backlog(uint64_t *pending_out, uint64_t *rejected_out, mlops_store *s)
+{
+	uint64_t p = 0, r = 0;
+	int rc = MLOPS_OK;
+
+	MLOPS__CHECK_ARG(s);
+	if (s->ops->backlog != NULL)
+		rc = s->ops->backlog(&p, &r, s);
+	if (pending_out != NULL)
+		*pending_out = p;
+	if (rejected_out != NULL)
+		*rejected_out = r;
 	return rc;
 }
 

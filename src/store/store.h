@@ -103,6 +103,10 @@ typedef struct store_ops {
 	int (*tk_artifact_put)(mlops_store *s, const char *run_id, const tk_artifact *a);
 	int (*tk_artifact_get)(tk_artifact *out, mlops_store *s, const char *run_id, const char *path);
 	int (*tk_artifact_list)(tk_artifact **out, size_t *n, mlops_store *s, const char *run_id);
+
+	/* remote — backends that hold writes for a server (rest/): NULL where there is none. */
+	int (*sync)(mlops_store *s, unsigned timeout_ms);     /* mlops_store_sync */
+	int (*backlog)(uint64_t *pending, uint64_t *rejected, mlops_store *s);
 } store_ops;
 
 /*
@@ -141,5 +145,7 @@ int mlops__store_module(void **state, mlops_store *s, store_slot slot, const sto
 
 /* Backends. Each fills s->ops and s->backend, or returns an error with the message set. */
 int mlops__sqlite_open(mlops_store *s, const char *path);
+/* An MLflow tracking server at uri (http/https); only in builds with libcurl (MLOPS_HAVE_CURL). */
+int mlops__rest_open(mlops_store *s, const char *uri);
 
 #endif

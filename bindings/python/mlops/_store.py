@@ -9,7 +9,7 @@ from . import _lib
 from ._errors import EINVAL, InvalidArgument, check_status
 from ._handle import Handle, StrPath, cstr_opt, opaque, pystr
 
-STORE_OPTIONS_VERSION = 1
+STORE_OPTIONS_VERSION = 2
 
 store_p = opaque("mlops_store")
 
@@ -27,7 +27,7 @@ class OnFull(enum.IntEnum):
 
 
 class StoreOptions(ctypes.Structure):
-    """``mlops_store_options``, field for field (version 1). Fields are only ever appended."""
+    """``mlops_store_options``, field for field (version 2). Fields are only ever appended."""
     _fields_ = [
         ("version", ctypes.c_uint),
         ("busy_timeout_ms", ctypes.c_uint),
@@ -38,6 +38,9 @@ class StoreOptions(ctypes.Structure):
         ("on_full", ctypes.c_int),
         ("artifact_root", ctypes.c_char_p),
         ("actor", ctypes.c_char_p),
+        # version 2: MLflow stores
+        ("spool_path", ctypes.c_char_p),
+        ("close_timeout_ms", ctypes.c_uint),
     ]
 
 
@@ -81,12 +84,14 @@ class Store(Handle):
                  read_only: bool = False, durability: int = Durability.BUFFERED,
                  flush_interval_ms: int = 0, buffer_capacity: int = 0,
                  on_full: int = OnFull.BLOCK, artifact_root: Optional[StrPath] = None,
-                 actor: Optional[str] = None) -> None:
+                 actor: Optional[str] = None, spool_path: Optional[StrPath] = None,
+                 close_timeout_ms: int = 0) -> None:
         opts = StoreOptions()
         _options_init(ctypes.byref(opts), STORE_OPTIONS_VERSION)
         # The bytes objects stay referenced until the call returns; the library copies them.
         root = cstr_opt(artifact_root, "artifact_root")
         who = cstr_opt(actor, "actor")
+        spool = cstr_opt(spool_path, "spool_path")
         _set(opts, "busy_timeout_ms", busy_timeout_ms)
         _set(opts, "read_only", 1 if read_only else 0)
         _set(opts, "durability", durability)
@@ -95,6 +100,8 @@ class Store(Handle):
         _set(opts, "on_full", on_full)
         opts.artifact_root = root
         opts.actor = who
+        opts.spool_path = spool
+        _set(opts, "close_timeout_ms", close_timeout_ms)
         ptr = store_p()
         _open(ctypes.byref(ptr), cstr_opt(uri, "uri"), ctypes.byref(opts))
         super().__init__(ptr)

@@ -86,8 +86,8 @@ def test_options_init_matches_c_defaults() -> None:
     opts = _store.StoreOptions()
     opts.busy_timeout_ms = 123
     _store._options_init(ctypes.byref(opts), _store.STORE_OPTIONS_VERSION)
-    assert opts.version == 1 and opts.busy_timeout_ms == 0
-    assert opts.artifact_root is None and opts.actor is None
+    assert opts.version == _store.STORE_OPTIONS_VERSION == 2 and opts.busy_timeout_ms == 0
+    assert opts.artifact_root is None and opts.actor is None and opts.spool_path is None
 
 
 def test_options_struct_layout_matches_header(tmp_path: Path) -> None:

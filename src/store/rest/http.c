@@ -331,6 +331,9 @@ int rest_call(rest_client *c, const char *method, const char *path, json_t *requ
 	}
 	curl_easy_setopt(h->curl, CURLOPT_URL, url);
 	curl_easy_setopt(h->curl, CURLOPT_HTTPGET, is_get ? 1L : 0L);
+	/* PATCH and DELETE (registry updates) send a JSON body like POST. */
+	curl_easy_setopt(h->curl, CURLOPT_CUSTOMREQUEST,
+		is_get || strcmp(method, "POST") == 0 ? NULL : method);
 	if (!is_get) {
 		curl_easy_setopt(h->curl, CURLOPT_POSTFIELDS, payload);
 		curl_easy_setopt(h->curl, CURLOPT_POSTFIELDSIZE, (long)strlen(payload));

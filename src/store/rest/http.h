@@ -29,10 +29,10 @@ int rest_client_create(rest_client **out, const char *uri);
 void rest_client_free(rest_client *c);
 
 /*
- * Calls MLflow's REST API: method "GET" or "POST", path "/api/2.0/mlflow/runs/create".
- * A GET sends the members of request (strings and numbers) as query parameters; a POST sends
- * it as the JSON body. request is borrowed. On success *response (may be NULL to ignore) is the
- * parsed JSON body, owned by the caller. Errors: MLOPS_ENOTFOUND (RESOURCE_DOES_NOT_EXIST),
+ * Calls MLflow's REST API: method "GET", "POST", "PATCH" or "DELETE", path
+ * "/api/2.0/mlflow/runs/create". A GET sends the members of request (strings and numbers) as
+ * query parameters; the others send it as the JSON body. request is borrowed. On success
+ * *response (may be NULL to ignore) is the parsed JSON body, owned by the caller. Errors: MLOPS_ENOTFOUND (RESOURCE_DOES_NOT_EXIST),
  * MLOPS_EEXISTS (RESOURCE_ALREADY_EXISTS), MLOPS_EINVAL (INVALID_PARAMETER_VALUE and other 400s),
  * MLOPS_EPERM (401, 403), MLOPS_EBUSY (429, 503: retry later), MLOPS_ENETWORK (no connection,
  * timeout, other 5xx), each with the server's message.

@@ -1,0 +1,176 @@
+/*
+ * Internal: the MLflow REST backend (src/store/rest/) — store_ops over an MLflow tracking
+ * server, offline-first through a local SQLite spool.
+ *
+ * Writes. In BUFFERED mode every tracking write (experiment and run creation, run updates,
+ * deletes, params, tags, metric points) is first committed to the spool, a small SQLite file
+ * of its own (mlops_store_options.spool_path; default ./mlops-spool-<16 hex of SHA-256 of the
+ * server URL>.db, so that the next process with the same server finds it). A sync thread sends
+ * the spool in seq order: consecutive params/tags/metrics of one run become runs/log-batch
+ * requests cut to MLflow's limits; a row is deleted only after the server acknowledged it.
+ * Failures that may heal (no connection, timeout, 5xx, 429/503, 401/403) are retried with
+ * exponential backoff and jitter, forever; the server's definite "no" (INVALID_PARAMETER_VALUE,
+ * RESOURCE_DOES_NOT_EXIST, ...) moves the row to the spool's `rejected` table with the message
+ * (counted by mlops_store_backlog) so that one bad row never blocks the rest. Several processes
+ * may share one spool: the one holding its lease (renewed while it sends) sends for all.
+ * In SYNC mode every call goes straight to the server. Registry writes always do (they need the
+ * server's answer: version numbers, conflicts), after the spool has delivered the run they name.
+ *
+ * Run ids. mlops_run_start hands out its own id (32 hex) before the server is asked, while
+ * MLflow's runs/create chooses the server's. The spool's `runs` table maps local -> server id;
+ * it is filled when runs/create is acknowledged, and every request naming a run is rewritten
+ * at send time. Each run also carries the tag mlops.local_run_id = <local id>, so that (a) a
+ * process without this spool finds the run (runs/search on the tag) when given the local id,
+ * (b) a runs/create whose answer was lost is not repeated (the retry first searches for it),
+ * and (c) reads report the local id as the run's id. Ids that are not in the map and not found
+ * by the tag are taken as server ids, so runs made by other MLflow clients work too.
+ * Experiments created while the server is unreachable get a placeholder id "local-<16 hex>"
+ * mapped the same way (spool table `experiments`), created or found by name at send time.
+ */
+#ifndef MLOPS_STORE_REST_BACKEND_H
+#define MLOPS_STORE_REST_BACKEND_H
+
+#include <pthread.h>
+#include <stdint.h>
+
+#include "store/rest/http.h"
+#include "store/sqlite/db.h"
+#include "store/store.h"
+
+#define REST_LOCAL_RUN_TAG "mlops.local_run_id"
+#define REST_PARENT_TAG    "mlflow.parentRunId"
+
+/* MLflow's runs/log-batch limits. */
+#define REST_MAX_METRICS  1000
+#define REST_MAX_PARAMS   100
+#define REST_MAX_TAGS     100
+#define REST_MAX_ENTITIES 1000
+#define REST_MAX_BODY     (1000 * 1000) /* bytes; we stay a little under MLflow's 1 MB */
+
+/* Kinds of spool rows (column kind). */
+enum spool_kind {
+	SPOOL_EXPERIMENT = 1,   /* key: local experiment id; text: {"name", "artifact_location"} */
+	SPOOL_RUN_CREATE = 2,   /* run: local id; text: the runs/create request (+ "parent") */
+	SPOOL_METRIC = 3,       /* run, key, bits (the double's bits), step, ts */
+	SPOOL_PARAM = 4,        /* run, key, text */
+	SPOOL_TAG = 5,          /* run, key, text */
+	SPOOL_RUN_UPDATE = 6,   /* run, text: {"status", "end_time"} */
+	SPOOL_RUN_DELETE = 7    /* run, bits: 1 delete, 0 restore */
+};
+
+typedef struct rest_backend {
+	rest_client *http;
+	sdb *spool;                 /* lock spool->lock around every use */
+	char *spool_path;
+	int buffered;               /* MLOPS_DURABILITY_BUFFERED */
+	unsigned close_timeout_ms;
+	char owner[40];             /* this process's lease token */
+
+	pthread_t thread;
+	int thread_started;
+	pthread_mutex_t mu;         /* guards the fields below */
+	pthread_cond_t wake_cv;     /* the sync thread waits on it */
+	pthread_cond_t progress_cv; /* mlops_store_sync waits on it */
+	int stop, wake;
+	uint64_t rounds;            /* sync rounds finished */
+	int last_rc;                /* of the last round that sent or failed */
+	char last_msg[512];
+	int64_t retry_seq;          /* the row whose send failed without an answer (maybe delivered) */
+	uint64_t sent_rows, sent_requests;
+} rest_backend;
+
+static inline rest_backend *rest_of(const mlops_store *s)
+{
+	return (rest_backend *)s->backend;
+}
+
+/* True for errors that may heal by themselves (retry later); false for the server's "no". */
+int rest_transient(int rc);
+
+/* ---- spool.c ---- */
+int spool_open(rest_backend *b, const char *path, unsigned busy_timeout_ms);
+/* Appends one row; the caller holds spool->lock inside a transaction (or autocommit). */
+int spool_put(sdb *db, int kind, const char *run, const char *key, const char *text,
+	int64_t bits, int64_t step, int64_t ts);
+/* Rows not yet acknowledged (or rejected) whose seq <= upto (0: all). */
+int spool_pending(int64_t *n, rest_backend *b, int64_t upto);
+int spool_rejected(int64_t *n, rest_backend *b);
+int64_t spool_last_seq(rest_backend *b);
+/* Local -> server id of a run or experiment (NULL *server: known but not yet created). */
+int spool_map_get(char **server, rest_backend *b, const char *table, const char *local);
+int spool_map_set(rest_backend *b, const char *table, const char *local, const char *server);
+/* Server -> local run id; *local NULL when unknown. */
+int spool_run_local(char **local, rest_backend *b, const char *server);
+/* Takes or renews the spool's lease for this process; MLOPS_EBUSY while another holds it. */
+int spool_lease(rest_backend *b, int release);
+
+/* ---- resolve.c: ids at send time ---- */
+/* The server id of run id (local or server), as the header describes. */
+int rest_run_server_id(char **server, mlops_store *s, const char *id);
+/* The server id of experiment id (placeholder or server). */
+int rest_experiment_server_id(char **server, mlops_store *s, const char *id);
+
+/* ---- sync.c ---- */
+int rest_sync_start(mlops_store *s);
+void rest_sync_stop(mlops_store *s);
+void rest_sync_wake(rest_backend *b);
+/* Waits until every row spooled so far is acknowledged or rejected, or timeout_ms passes. */
+int rest_sync_drain(mlops_store *s, unsigned timeout_ms);
+int rest_backlog(uint64_t *pending, uint64_t *rejected, mlops_store *s);
+/* Sends a log-batch with params/tags/metrics (JSON arrays, may be NULL) split to the limits. */
+int rest_log_batch(mlops_store *s, const char *server_run_id, json_t *metrics, json_t *params,
+	json_t *tags);
+/* Sends one non-batch spool row; also used by SYNC mode. */
+int rest_send_op(mlops_store *s, int kind, const char *run, const char *key, const char *text,
+	int64_t bits, int retry);
+
+/* ---- tracking.c, registry.c ---- */
+/* Reads see this process's writes: drain the spool first (BUFFERED mode). */
+int rest_before_read(mlops_store *s);
+/* A metric point as MLflow JSON. */
+json_t *rest_metric_json(const char *key, double value, int64_t step, int64_t ts);
+/* An int64 that MLflow may send as a number or a string. */
+int64_t rest_int64(const json_t *j);
+
+#define REST_TRACKING_OPS \
+	.tk_experiment_create = rest_tk_experiment_create, \
+	.tk_experiment_get = rest_tk_experiment_get, \
+	.tk_experiment_list = rest_tk_experiment_list, \
+	.tk_run_create = rest_tk_run_create, \
+	.tk_run_update = rest_tk_run_update, \
+	.tk_run_set_deleted = rest_tk_run_set_deleted, \
+	.tk_run_get = rest_tk_run_get, \
+	.tk_run_search = rest_tk_run_search, \
+	.tk_log_batch = rest_tk_log_batch, \
+	.tk_param_get = rest_tk_param_get, \
+	.tk_metric_history = rest_tk_metric_history, \
+	.tk_metric_writer_open = rest_tk_metric_writer_open, \
+	.tk_metric_write = rest_tk_metric_write, \
+	.tk_metric_series_free = rest_tk_metric_series_free, \
+	.tk_metric_writer_close = rest_tk_metric_writer_close, \
+	.tk_artifact_put = rest_tk_artifact_put, \
+	.tk_artifact_get = rest_tk_artifact_get, \
+	.tk_artifact_list = rest_tk_artifact_list
+
+int rest_tk_experiment_create(char **id_out, mlops_store *s, const char *name, const char *artifact_location);
+int rest_tk_experiment_get(tk_experiment *out, mlops_store *s, const char *id, const char *name);
+int rest_tk_experiment_list(tk_experiment **out, size_t *n, mlops_store *s);
+int rest_tk_run_create(mlops_store *s, const tk_run_create *req);
+int rest_tk_run_update(mlops_store *s, const char *run_id, const char *status, int64_t end_time_ms);
+int rest_tk_run_set_deleted(mlops_store *s, const char *run_id, int deleted);
+int rest_tk_run_get(mlops_run_info **out, mlops_store *s, const char *run_id);
+int rest_tk_run_search(mlops_run_info ***out, size_t *n, mlops_store *s, const tk_search *req);
+int rest_tk_log_batch(mlops_store *s, const char *run_id, const tk_kv *params, size_t n_params,
+	const tk_kv *tags, size_t n_tags);
+int rest_tk_param_get(char **value, mlops_store *s, const char *run_id, const char *key);
+int rest_tk_metric_history(mlops_metric_point **out, size_t *n, mlops_store *s,
+	const char *run_id, const char *key);
+int rest_tk_metric_writer_open(void **w, mlops_store *s);
+int rest_tk_metric_write(void *w, const tk_series *series, size_t n);
+void rest_tk_metric_series_free(void *cache);
+void rest_tk_metric_writer_close(void *w);
+int rest_tk_artifact_put(mlops_store *s, const char *run_id, const tk_artifact *a);
+int rest_tk_artifact_get(tk_artifact *out, mlops_store *s, const char *run_id, const char *path);
+int rest_tk_artifact_list(tk_artifact **out, size_t *n, mlops_store *s, const char *run_id);
+
+#endif

@@ -1,0 +1,464 @@
+/*
+ * The MLflow store against a real MLflow server (with_mlflow.py): runs, params, tags, metrics
+ * (NaN, +-inf), models, versions and aliases written through the public API, read back through
+ * it and — in the last test — through MLflow's own Python client (check_mlflow.py); and the
+ * spool's faults: server not started yet, killed mid-run and restarted, answering 503 and 429.
+ */
+#include <curl/curl.h>
+#include <jansson.h>
+#include <float.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "support.h"
+
+static const char *check_script;
+static json_t *expected_runs, *expected_models;
+static char *tmp;
+
+static const char *env_or_fail(const char *name)
+{
+	const char *v = getenv(name);
+	if (v == NULL)
+		fail_msg("%s is not set: run through with_mlflow.py", name);
+	return v;
+}
+
+static size_t discard(char *p, size_t s, size_t n, void *u)
+{
+	(void)p, (void)u;
+	return s * n;
+}
+
+/* Drives with_mlflow.py's control endpoint (proxy faults, server kill/restart). */
+static void control(const char *path)
+{
+	char url[512];
+	long status = 0;
+	CURL *k = curl_easy_init();
+
+	snprintf(url, sizeof url, "%s%s", env_or_fail("MLOPS_TEST_CONTROL_URI"), path);
+	curl_easy_setopt(k, CURLOPT_URL, url);
+	curl_easy_setopt(k, CURLOPT_TIMEOUT, 180L);
+	curl_easy_setopt(k, CURLOPT_WRITEFUNCTION, discard);
+	assert_int_equal(curl_easy_perform(k), CURLE_OK);
+	curl_easy_getinfo(k, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(k);
+	if (status != 200)
+		fail_msg("control %s failed (HTTP %ld)", path, status);
+}
+
+static int open_store(mlops_store **s, const char *uri, int durability, const char *spool, unsigned close_ms)
+{
+	mlops_store_options o = MLOPS_STORE_OPTIONS_INIT;
+
+	o.durability = durability;
+	o.spool_path = spool;
+	o.close_timeout_ms = close_ms;
+	o.flush_interval_ms = 20;
+	return mlops_store_open(s, uri, &o);
+}
+
+static double value_at(int64_t step)
+{
+	if (step % 97 == 5)
+		return NAN;
+	if (step % 89 == 7)
+		return INFINITY;
+	if (step % 83 == 11)
+		return -INFINITY;
+	return sin((double)step) * 1e3 + (double)step / 7.0;
+}
+
+/*
+ * What the server keeps: MLflow's SQL store replaces +-inf by +-DBL_MAX (sqlalchemy_store.py,
+ * "Sql can not represent Infs"); NaN survives (its is_nan column). Its Python client sees the same.
+ */
+static double stored_at(int64_t step)
+{
+	double v = value_at(step);
+
+	return isinf(v) ? copysign(DBL_MAX, v) : v;
+}
+
+static json_t *value_json(double v)
+{
+	if (isnan(v))
+		return json_string("NaN");
+	if (isinf(v))
+		return json_string(v > 0 ? "Infinity" : "-Infinity");
+	return json_real(v);
+}
+
+#define T0 1700000000000LL
+
+/* Logs steps [from, to) of metric key with timestamps T0 + step, and records them as expected. */
+static void log_points(mlops_run *r, json_t *points, const char *key, int64_t from, int64_t to)
+{
+	for (int64_t st = from; st < to; st++) {
+		assert_ok(mlops_run_log_metric_at(r, key, value_at(st), st, T0 + st));
+		json_array_append_new(points, json_pack("[o, I, I]", value_json(stored_at(st)), (json_int_t)st,
+			(json_int_t)(T0 + st)));
+	}
+}
+
+static void check_history(mlops_store *s, const char *run_id, const char *key, int64_t n)
+{
+	mlops_metric_point *p;
+	size_t got;
+
+	assert_ok(mlops_metric_history(&p, &got, s, run_id, key));
+	assert_int_equal(got, n);
+	for (size_t i = 0; i < got; i++) {
+		double want = stored_at((int64_t)i);
+		assert_int_equal(p[i].step, (int64_t)i);
+		assert_int_equal(p[i].timestamp_ms, T0 + (int64_t)i);
+		if (isnan(want))
+			assert_true(isnan(p[i].value));
+		else
+			assert_true(p[i].value == want);
+	}
+	mlops_free(p);
+}
+
+static json_t *expect_run(const char *id, const char *experiment, const char *status)
+{
+	json_t *run = json_pack("{s:s, s:s, s:s, s:{}, s:{}, s:{}}", "local_id", id, "experiment", experiment,
+		"status", status, "params", "tags", "metrics");
+	json_array_append_new(expected_runs, run);
+	return run;
+}
+
+static void unique(char *buf, size_t n, const char *prefix)
+{
+	static int counter;
+	snprintf(buf, n, "%s-%d-%d", prefix, (int)getpid(), ++counter);
+}
+
+/* BUFFERED: writes go to the spool, the sync thread delivers them; reads drain first. */
+static void test_buffered_roundtrip(void **state)
+{
+	(void)state;
+	mlops_store *s;
+	mlops_run *r;
+	mlops_run_info *ri;
+	char exp[64], id[33], *v;
+	uint64_t pending, rejected;
+
+	unique(exp, sizeof exp, "buffered");
+	assert_ok(open_store(&s, env_or_fail("MLOPS_TEST_MLFLOW_URI"), MLOPS_DURABILITY_BUFFERED,
+		test_path(tmp, "buffered.db"), 30000));
+	assert_ok(mlops_run_start(&r, s, exp, "roundtrip"));
+	strcpy(id, mlops_run_id(r));
+	json_t *run = expect_run(id, exp, "FINISHED");
+	assert_ok(mlops_run_log_param(r, "lr", "0.01"));
+	assert_ok(mlops_run_log_param(r, "layers", "4"));
+	assert_ok(mlops_run_log_param(r, "lr", "0.01")); /* the same value again is fine */
+	assert_ok(mlops_run_set_tag(r, "team", "first"));
+	assert_ok(mlops_run_set_tag(r, "team", "fraud")); /* the last write wins */
+	json_object_set_new(json_object_get(run, "params"), "lr", json_string("0.01"));
+	json_object_set_new(json_object_get(run, "params"), "layers", json_string("4"));
+	json_object_set_new(json_object_get(run, "tags"), "team", json_string("fraud"));
+	json_t *loss = json_array();
+	/* 2500 points: more than one log-batch (1000 metrics each). */
+	log_points(r, loss, "loss", 0, 2500);
+	json_object_set_new(json_object_get(run, "metrics"), "loss", loss);
+	assert_ok(mlops_run_end(r, MLOPS_RUN_FINISHED));
+
+	assert_ok(mlops_store_sync(s, 60000));
+	assert_ok(mlops_store_backlog(&pending, &rejected, s));
+	assert_int_equal(pending, 0);
+	assert_int_equal(rejected, 0);
+
+	/* Read back through our API: the id is the one mlops_run_start handed out. */
+	assert_ok(mlops_run_get(&ri, s, id));
+	assert_string_equal(mlops_run_info_id(ri), id);
+	assert_int_equal(mlops_run_info_status(ri), MLOPS_RUN_FINISHED);
+	assert_string_equal(mlops_run_info_name(ri), "roundtrip");
+	mlops_run_info_free(ri);
+	assert_ok(mlops_run_get_param(&v, s, id, "layers"));
+	assert_string_equal(v, "4");
+	mlops_free(v);
+	check_history(s, id, "loss", 2500);
+	assert_ok(mlops_store_close(s));
+
+	/* Another process without the spool finds the run by its local id (the tag). */
+	assert_ok(open_store(&s, env_or_fail("MLOPS_TEST_MLFLOW_URI"), MLOPS_DURABILITY_BUFFERED,
+		test_path(tmp, "other.db"), 1000));
+	assert_ok(mlops_run_get_param(&v, s, id, "lr"));
+	assert_string_equal(v, "0.01");
+	mlops_free(v);
+	assert_ok(mlops_store_close(s));
+}
+
+/* SYNC: every call goes to the server before it returns. */
+static void test_sync_mode(void **state)
+{
+	(void)state;
+	mlops_store *s;
+	mlops_run *r;
+	mlops_run_list *l;
+	char exp[64], id[33], filter[128];
+
+	unique(exp, sizeof exp, "sync");
+	assert_ok(open_store(&s, env_or_fail("MLOPS_TEST_MLFLOW_URI"), MLOPS_DURABILITY_SYNC,
+		test_path(tmp, "sync.db"), 1000));
+	assert_ok(mlops_run_start(&r, s, exp, NULL));
+	strcpy(id, mlops_run_id(r));
+	json_t *run = expect_run(id, exp, "FAILED");
+	assert_ok(mlops_run_log_param(r, "opt", "adam"));
+	json_object_set_new(json_object_get(run, "params"), "opt", json_string("adam"));
+	/* A changed param is refused by the server (INVALID_PARAMETER_VALUE). */
+	assert_code(mlops_run_log_param(r, "opt", "sgd"), MLOPS_EINVAL);
+	json_t *acc = json_array();
+	log_points(r, acc, "acc", 0, 120);
+	json_object_set_new(json_object_get(run, "metrics"), "acc", acc);
+	assert_ok(mlops_run_end(r, MLOPS_RUN_FAILED));
+	check_history(s, id, "acc", 120);
+
+	snprintf(filter, sizeof filter, "params.opt = 'adam'");
+	assert_ok(mlops_runs_search(&l, s, exp, filter, NULL, 0));
+	assert_int_equal(mlops_run_list_count(l), 1);
+	assert_string_equal(mlops_run_info_id(mlops_run_list_get(l, 0)), id);
+	mlops_run_list_free(l);
+	assert_ok(mlops_store_close(s));
+}
+
+static void test_bad_input(void **state)
+{
+	(void)state;
+	mlops_store *s;
+	mlops_run *r;
+	mlops_metric_point *p;
+	size_t n;
+	char exp[64], id[33];
+	uint64_t pending = 7;
+
+	assert_code(mlops_store_sync(NULL, 10), MLOPS_EINVAL);
+	assert_code(mlops_store_backlog(&pending, NULL, NULL), MLOPS_EINVAL);
+	unique(exp, sizeof exp, "bad");
+	assert_ok(open_store(&s, env_or_fail("MLOPS_TEST_MLFLOW_URI"), MLOPS_DURABILITY_BUFFERED,
+		test_path(tmp, "bad.db"), 30000));
+	assert_ok(mlops_run_start(&r, s, exp, NULL));
+	strcpy(id, mlops_run_id(r));
+	assert_ok(mlops_run_log_param(r, "k", "1"));
+	/* Checked against the spool before anything is sent; nothing changes. */
+	assert_code(mlops_run_log_param(r, "k", "2"), MLOPS_EINVAL);
+	assert_non_null(strstr(mlops_errmsg(), "params cannot change"));
+	assert_ok(mlops_run_end(r, MLOPS_RUN_FINISHED));
+	assert_ok(mlops_store_sync(s, 30000));
+	assert_code(mlops_metric_history(&p, &n, s, id, "never"), MLOPS_ENOTFOUND);
+	assert_code(mlops_run_get_param((char **)&p, s, "0123456789abcdef0123456789abcdef", "k"), MLOPS_ENOTFOUND);
+	/* Artifacts are not sent to MLflow yet: said so, not silently dropped. */
+	assert_ok(mlops_store_backlog(&pending, NULL, s));
+	assert_int_equal(pending, 0);
+	assert_ok(mlops_store_close(s));
+
+	/* A URL that is not one. */
+	assert_code(mlops_store_open(&s, "http://[::1", NULL), MLOPS_EINVAL);
+	assert_null(s);
+}
+
+static void test_registry(void **state)
+{
+	(void)state;
+	mlops_store *s;
+	mlops_run *r;
+	mlops_model_version *v;
+	char exp[64], id[33], model[64], *tag;
+	int64_t n1, n2;
+
+	unique(exp, sizeof exp, "registry");
+	unique(model, sizeof model, "model");
+	assert_ok(open_store(&s, env_or_fail("MLOPS_TEST_MLFLOW_URI"), MLOPS_DURABILITY_BUFFERED,
+		test_path(tmp, "registry.db"), 30000));
+	/* The version names a run that still waits in the spool: it is delivered first. */
+	assert_ok(mlops_run_start(&r, s, exp, "trainer"));
+	strcpy(id, mlops_run_id(r));
+	assert_ok(mlops_run_end(r, MLOPS_RUN_FINISHED));
+	expect_run(id, exp, "FINISHED");
+
+	assert_ok(mlops_model_create(s, model, "fraud scorer"));
+	assert_code(mlops_model_create(s, model, NULL), MLOPS_EEXISTS);
+	assert_ok(mlops_model_version_create(&n1, s, model, "s3://bucket/m/1", id));
+	assert_ok(mlops_model_version_create(&n2, s, model, "s3://bucket/m/2", NULL));
+	assert_int_equal(n1, 1);
+	assert_int_equal(n2, 2);
+	assert_ok(mlops_model_alias_set(s, model, "champion", 1));
+	assert_ok(mlops_model_alias_set(s, model, "challenger", 2));
+	assert_ok(mlops_model_alias_delete(s, model, "challenger"));
+	assert_code(mlops_model_alias_delete(s, model, "challenger"), MLOPS_ENOTFOUND);
+	assert_ok(mlops_model_version_tag_set(s, model, 1, "stage", "prod"));
+	assert_ok(mlops_model_version_tag_get(&tag, s, model, 1, "stage"));
+	assert_string_equal(tag, "prod");
+	mlops_free(tag);
+
+	char ref[96];
+	snprintf(ref, sizeof ref, "%s@champion", model);
+	assert_ok(mlops_model_resolve(&v, s, ref));
+	assert_int_equal(mlops_model_version_number(v), 1);
+	assert_string_equal(mlops_model_version_source(v), "s3://bucket/m/1");
+	assert_string_equal(mlops_model_version_run_id(v), id); /* our id, not the server's */
+	mlops_model_version_free(v);
+	assert_ok(mlops_model_resolve(&v, s, model)); /* latest READY */
+	assert_int_equal(mlops_model_version_number(v), 2);
+	mlops_model_version_free(v);
+	snprintf(ref, sizeof ref, "%s@nobody", model);
+	assert_code(mlops_model_resolve(&v, s, ref), MLOPS_ENOTFOUND);
+	/* No MLflow equivalent: said so. */
+	assert_code(mlops_model_alias_rollback(s, model, "champion"), MLOPS_EUNSUPPORTED);
+
+	json_array_append_new(expected_models, json_pack("{s:s, s:s, s:[{s:i, s:s, s:s, s:{s:s}}, {s:i, s:s}], s:{s:i}}",
+		"name", model, "description", "fraud scorer", "versions",
+		"version", 1, "source", "s3://bucket/m/1", "run_local_id", id, "tags", "stage", "prod",
+		"version", 2, "source", "s3://bucket/m/2", "aliases", "champion", 1));
+	assert_ok(mlops_store_close(s));
+}
+
+/* The server is not there yet: everything waits in the spool, then arrives. */
+static void test_server_not_started(void **state)
+{
+	(void)state;
+	mlops_store *s;
+	mlops_run *r;
+	char exp[64], id[33];
+	uint64_t pending;
+
+	unique(exp, sizeof exp, "offline");
+	control("/proxy/refuse");
+	assert_ok(open_store(&s, env_or_fail("MLOPS_TEST_PROXY_URI"), MLOPS_DURABILITY_BUFFERED,
+		test_path(tmp, "offline.db"), 300));
+	/* The experiment does not exist yet and cannot be asked for: made in the spool. */
+	assert_ok(mlops_run_start(&r, s, exp, "offline"));
+	strcpy(id, mlops_run_id(r));
+	json_t *run = expect_run(id, exp, "FINISHED");
+	assert_ok(mlops_run_log_param(r, "mode", "offline"));
+	json_object_set_new(json_object_get(run, "params"), "mode", json_string("offline"));
+	json_t *pts = json_array();
+	log_points(r, pts, "loss", 0, 1500);
+	json_object_set_new(json_object_get(run, "metrics"), "loss", pts);
+	assert_ok(mlops_run_end(r, MLOPS_RUN_FINISHED));
+	assert_code(mlops_store_sync(s, 300), MLOPS_ENETWORK);
+	assert_ok(mlops_store_backlog(&pending, NULL, s));
+	assert_true(pending >= 1500);
+	/* Closing leaves the rest for the next process. */
+	assert_ok(mlops_store_close(s));
+
+	control("/proxy/up");
+	assert_ok(open_store(&s, env_or_fail("MLOPS_TEST_PROXY_URI"), MLOPS_DURABILITY_BUFFERED,
+		test_path(tmp, "offline.db"), 300));
+	assert_ok(mlops_store_sync(s, 60000));
+	assert_ok(mlops_store_backlog(&pending, NULL, s));
+	assert_int_equal(pending, 0);
+	check_history(s, id, "loss", 1500);
+	assert_ok(mlops_store_close(s));
+}
+
+/* 503 and 429: backed off and retried; nothing lost, nothing twice. */
+static void test_busy_answers(void **state)
+{
+	(void)state;
+	mlops_store *s;
+	mlops_run *r;
+	char exp[64], id[33];
+
+	unique(exp, sizeof exp, "busy");
+	assert_ok(open_store(&s, env_or_fail("MLOPS_TEST_PROXY_URI"), MLOPS_DURABILITY_BUFFERED,
+		test_path(tmp, "busy.db"), 30000));
+	assert_ok(mlops_run_start(&r, s, exp, "busy"));
+	strcpy(id, mlops_run_id(r));
+	json_t *run = expect_run(id, exp, "FINISHED");
+	assert_ok(mlops_store_sync(s, 30000));
+	control("/proxy/inject?status=503&count=3");
+	control("/proxy/inject?status=429&count=3");
+	json_t *pts = json_array();
+	log_points(r, pts, "loss", 0, 3000);
+	json_object_set_new(json_object_get(run, "metrics"), "loss", pts);
+	assert_ok(mlops_run_end(r, MLOPS_RUN_FINISHED));
+	assert_ok(mlops_store_sync(s, 60000));
+	check_history(s, id, "loss", 3000);
+	assert_ok(mlops_store_close(s));
+}
+
+/* The server dies mid-run and comes back (same database): the spool carries the gap. */
+static void test_server_killed_midrun(void **state)
+{
+	(void)state;
+	mlops_store *s;
+	mlops_run *r;
+	char exp[64], id[33];
+	uint64_t pending;
+
+	unique(exp, sizeof exp, "killed");
+	assert_ok(open_store(&s, env_or_fail("MLOPS_TEST_PROXY_URI"), MLOPS_DURABILITY_BUFFERED,
+		test_path(tmp, "killed.db"), 30000));
+	assert_ok(mlops_run_start(&r, s, exp, "killed"));
+	strcpy(id, mlops_run_id(r));
+	json_t *run = expect_run(id, exp, "FINISHED");
+	json_t *pts = json_array();
+	log_points(r, pts, "loss", 0, 1000);
+	assert_ok(mlops_store_sync(s, 30000));
+	control("/server/kill");
+	log_points(r, pts, "loss", 1000, 2000); /* never blocks on the network */
+	assert_ok(mlops_run_set_tag(r, "phase", "after-restart"));
+	json_object_set_new(json_object_get(run, "tags"), "phase", json_string("after-restart"));
+	assert_code(mlops_store_sync(s, 500), MLOPS_ENETWORK);
+	assert_ok(mlops_store_backlog(&pending, NULL, s));
+	assert_true(pending >= 1000);
+	control("/server/start");
+	log_points(r, pts, "loss", 2000, 2500);
+	json_object_set_new(json_object_get(run, "metrics"), "loss", pts);
+	assert_ok(mlops_run_end(r, MLOPS_RUN_FINISHED));
+	assert_ok(mlops_store_sync(s, 90000));
+	check_history(s, id, "loss", 2500);
+	assert_ok(mlops_store_close(s));
+}
+
+/* Everything above, read through MLflow's own client. */
+static void test_check_with_mlflow_client(void **state)
+{
+	(void)state;
+	const char *path = test_path(tmp, "expected.json");
+	char cmd[2048];
+	json_t *all = json_pack("{s:O, s:O}", "runs", expected_runs, "models", expected_models);
+
+	assert_int_equal(json_dump_file(all, path, JSON_INDENT(1) | JSON_REAL_PRECISION(17)), 0);
+	json_decref(all);
+	snprintf(cmd, sizeof cmd, "python3 '%s' '%s'", check_script, path);
+	assert_int_equal(system(cmd), 0);
+}
+
+int main(int argc, char **argv)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_buffered_roundtrip),
+		cmocka_unit_test(test_sync_mode),
+		cmocka_unit_test(test_bad_input),
+		cmocka_unit_test(test_registry),
+		cmocka_unit_test(test_server_not_started),
+		cmocka_unit_test(test_busy_answers),
+		cmocka_unit_test(test_server_killed_midrun),
+		cmocka_unit_test(test_check_with_mlflow_client),
+	};
+	int rc;
+
+	if (argc < 2) {
+		fprintf(stderr, "usage: %s CHECK_MLFLOW.py\n", argv[0]);
+		return 2;
+	}
+	check_script = argv[1];
+	expected_runs = json_array();
+	expected_models = json_array();
+	tmp = test_tmpdir();
+	/* The default spool lands in the working directory: keep it in the temporary one. */
+	if (chdir(tmp) != 0)
+		return 1;
+	rc = cmocka_run_group_tests(tests, NULL, NULL);
+	test_tmpdir_remove(tmp);
+	json_decref(expected_runs);
+	json_decref(expected_models);
+	return rc;
+}
