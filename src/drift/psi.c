@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/util.h"
+#include "drift/batch.h"
 #include "drift/sort.h"
 #include "drift/stats.h"
 
@@ -48,21 +49,21 @@ static size_t sturges_edges(double **edges, double lo, double hi, size_t pooled)
 }
 
 /* Evidently's categorical bins: every distinct value of either sample. */
-static int category_bins(binned *b, const drift_sample *r, const drift_sample *c)
+static int category_bins(binned *b, const uint64_t *rk, size_t rn, const uint64_t *ck, size_t cn)
 {
-	size_t i = 0, j = 0, k = 0, cap = r->n + c->n;
+	size_t i = 0, j = 0, k = 0, cap = rn + cn;
 
 	b->ref = mlops__calloc(2 * cap, sizeof *b->ref);
 	if (b->ref == NULL)
 		return MLOPS_ENOMEM;
 	b->cur = b->ref + cap;
-	while (i < r->n || j < c->n) {
-		uint64_t v = (i < r->n && (j >= c->n || r->keys[i] <= c->keys[j])) ? r->keys[i] : c->keys[j];
-		while (i < r->n && r->keys[i] == v) {
+	while (i < rn || j < cn) {
+		uint64_t v = (i < rn && (j >= cn || rk[i] <= ck[j])) ? rk[i] : ck[j];
+		while (i < rn && rk[i] == v) {
 			b->ref[k]++;
 			i++;
 		}
-		while (j < c->n && c->keys[j] == v) {
+		while (j < cn && ck[j] == v) {
 			b->cur[k]++;
 			j++;
 		}
@@ -71,6 +72,51 @@ static int category_bins(binned *b, const drift_sample *r, const drift_sample *c
 	memmove(b->ref + k, b->cur, k * sizeof *b->cur);
 	b->cur = b->ref + k;
 	b->k = k;
+	return MLOPS_OK;
+}
+
+/* Counts sorted keys into the bins of interior edges e (edge values go right). */
+static void count_sorted(size_t *counts, const uint64_t *k, size_t n, const double *e, size_t n_edges)
+{
+	size_t i = 0;
+
+	for (size_t bin = 0; bin < n_edges; bin++) {
+		size_t start = i;
+		while (i < n && drift_value(k[i]) < e[bin])
+			i++;
+		counts[bin] = i - start;
+	}
+	counts[n_edges] = n - i;
+}
+
+/* Evidently's bins of two sorted samples: by value (<= 20 distinct reference values) or Sturges. */
+static int evidently_binned(binned *b, const uint64_t *rk, size_t rn, const uint64_t *ck, size_t cn,
+	const char *feature)
+{
+	double *edges = NULL, lo, hi;
+	size_t n_edges;
+
+	b->evidently = 1;
+	b->n_ref = rn;
+	b->n_cur = cn;
+	if (count_unique(rk, rn, EVIDENTLY_MAX_CATEGORIES) <= EVIDENTLY_MAX_CATEGORIES)
+		return category_bins(b, rk, rn, ck, cn);
+	lo = fmin(drift_value(rk[0]), drift_value(ck[0]));
+	hi = fmax(drift_value(rk[rn - 1]), drift_value(ck[cn - 1]));
+	if (!isfinite(lo) || !isfinite(hi))
+		return mlops__error(MLOPS_EINVAL, "%s: Evidently binning needs finite values "
+			"(range %g .. %g)", feature, lo, hi);
+	if ((n_edges = sturges_edges(&edges, lo, hi, rn + cn)) == SIZE_MAX)
+		return MLOPS_ENOMEM;
+	b->k = n_edges + 1;
+	if ((b->ref = mlops__calloc(2 * b->k, sizeof *b->ref)) == NULL) {
+		free(edges);
+		return MLOPS_ENOMEM;
+	}
+	b->cur = b->ref + b->k;
+	count_sorted(b->ref, rk, rn, edges, n_edges);
+	count_sorted(b->cur, ck, cn, edges, n_edges);
+	free(edges);
 	return MLOPS_OK;
 }
 
@@ -88,25 +134,9 @@ static int binned_build(binned *b, const double *ref, size_t n_ref, const double
 	if (o->binning == MLOPS_DRIFT_BINS_EVIDENTLY) {
 		if ((rc = drift_sample_prepare(&c, cur, n_cur, "current", o)) < 0)
 			goto out;
-		b->evidently = 1;
 		b->has_nan = r.has_nan || c.has_nan;
-		b->n_ref = r.n;
-		b->n_cur = c.n;
-		if (count_unique(r.keys, r.n, EVIDENTLY_MAX_CATEGORIES) <= EVIDENTLY_MAX_CATEGORIES) {
-			rc = category_bins(b, &r, &c);
-			goto out;
-		}
-		double lo = fmin(drift_value(r.keys[0]), drift_value(c.keys[0]));
-		double hi = fmax(drift_value(r.keys[r.n - 1]), drift_value(c.keys[c.n - 1]));
-		if (!isfinite(lo) || !isfinite(hi)) {
-			rc = mlops__error(MLOPS_EINVAL, "%s: Evidently binning needs finite values "
-				"(range %g .. %g)", drift_feature_name(o), lo, hi);
-			goto out;
-		}
-		if ((n_edges = sturges_edges(&edges, lo, hi, r.n + c.n)) == SIZE_MAX) {
-			rc = MLOPS_ENOMEM;
-			goto out;
-		}
+		rc = evidently_binned(b, r.keys, r.n, c.keys, c.n, drift_feature_name(o));
+		goto out;
 	} else if (o->binning == MLOPS_DRIFT_BINS_FIXED) {
 		n_edges = o->n_edges;
 	} else {
@@ -125,44 +155,26 @@ static int binned_build(binned *b, const double *ref, size_t n_ref, const double
 	{
 		const double *e = o->binning == MLOPS_DRIFT_BINS_FIXED ? o->edges : edges;
 		/* the reference's keys are sorted: bin them by walking the edges once */
-		size_t i = 0;
-		for (size_t bin = 0; bin < n_edges; bin++) {
-			size_t start = i;
-			while (i < r.n && drift_value(r.keys[i]) < e[bin])
-				i++;
-			b->ref[bin] = i - start;
-		}
-		b->ref[n_edges] = r.n - i;
+		count_sorted(b->ref, r.keys, r.n, e, n_edges);
 		b->n_ref = r.n;
-		if (!b->evidently) {
-			if (cur == NULL && n_cur > 0) {
-				rc = mlops__error(MLOPS_EINVAL, "%s: current sample is NULL with %zu values",
-					drift_feature_name(o), n_cur);
-				goto out;
-			}
-			nan_cur = drift_bin_counts_f64(b->cur, e, n_edges, cur, n_cur, 1);
-			b->n_cur = n_cur - nan_cur;
-			if (nan_cur > 0 && o->nan_policy == MLOPS_DRIFT_NAN_REJECT) {
-				rc = mlops__error(MLOPS_EINVAL, "%s: current sample has %zu NaN values "
-					"(NaN policy: reject)", drift_feature_name(o), nan_cur);
-				goto out;
-			}
-			if (b->n_cur == 0) {
-				rc = mlops__error(MLOPS_EINVAL, "%s: current sample is empty%s",
-					drift_feature_name(o), n_cur > 0 ? " after dropping NaNs" : "");
-				goto out;
-			}
-			b->has_nan = r.has_nan || (nan_cur > 0 && o->nan_policy == MLOPS_DRIFT_NAN_PROPAGATE);
-		} else {
-			size_t j = 0;
-			for (size_t bin = 0; bin < n_edges; bin++) {
-				size_t start = j;
-				while (j < c.n && drift_value(c.keys[j]) < e[bin])
-					j++;
-				b->cur[bin] = j - start;
-			}
-			b->cur[n_edges] = c.n - j;
+		if (cur == NULL && n_cur > 0) {
+			rc = mlops__error(MLOPS_EINVAL, "%s: current sample is NULL with %zu values",
+				drift_feature_name(o), n_cur);
+			goto out;
 		}
+		nan_cur = drift_bin_counts_f64_mt(b->cur, e, n_edges, cur, n_cur, 0);
+		b->n_cur = n_cur - nan_cur;
+		if (nan_cur > 0 && o->nan_policy == MLOPS_DRIFT_NAN_REJECT) {
+			rc = mlops__error(MLOPS_EINVAL, "%s: current sample has %zu NaN values "
+				"(NaN policy: reject)", drift_feature_name(o), nan_cur);
+			goto out;
+		}
+		if (b->n_cur == 0) {
+			rc = mlops__error(MLOPS_EINVAL, "%s: current sample is empty%s",
+				drift_feature_name(o), n_cur > 0 ? " after dropping NaNs" : "");
+			goto out;
+		}
+		b->has_nan = r.has_nan || (nan_cur > 0 && o->nan_policy == MLOPS_DRIFT_NAN_PROPAGATE);
 	}
 out:
 	if (rc < 0) {
@@ -186,6 +198,35 @@ static double evidently_fill(const size_t *counts, size_t n, size_t k)
 	return mn <= 0.0001 ? mn / 1e6 : 0.0001;
 }
 
+static double evidently_psi(const binned *b)
+{
+	double fr = evidently_fill(b->ref, b->n_ref, b->k), fc = evidently_fill(b->cur, b->n_cur, b->k);
+	double psi = 0.0;
+
+	for (size_t i = 0; i < b->k; i++) {
+		double p = b->ref[i] ? (double)b->ref[i] / (double)b->n_ref : fr;
+		double q = b->cur[i] ? (double)b->cur[i] / (double)b->n_cur : fc;
+		psi += (p - q) * log(p / q);
+	}
+	return psi;
+}
+
+int drift_psi_evidently_sorted(double *psi, const uint64_t *r, size_t nr, const uint64_t *c, size_t nc,
+	const char *feature)
+{
+	binned b;
+	int rc;
+
+	memset(&b, 0, sizeof b);
+	if ((rc = evidently_binned(&b, r, nr, c, nc, feature)) < 0) {
+		free(b.ref);
+		return rc;
+	}
+	*psi = evidently_psi(&b);
+	free(b.ref);
+	return MLOPS_OK;
+}
+
 int mlops_drift_psi_ex(double *psi_out, const double *ref, size_t n_ref,
 	const double *cur, size_t n_cur, const mlops_drift_options *opts)
 {
@@ -200,14 +241,7 @@ int mlops_drift_psi_ex(double *psi_out, const double *ref, size_t n_ref,
 	if (b.has_nan) {
 		*psi_out = NAN;
 	} else if (b.evidently) {
-		double fr = evidently_fill(b.ref, b.n_ref, b.k), fc = evidently_fill(b.cur, b.n_cur, b.k);
-		double psi = 0.0;
-		for (size_t i = 0; i < b.k; i++) {
-			double p = b.ref[i] ? (double)b.ref[i] / (double)b.n_ref : fr;
-			double q = b.cur[i] ? (double)b.cur[i] / (double)b.n_cur : fc;
-			psi += (p - q) * log(p / q);
-		}
-		*psi_out = psi;
+		*psi_out = evidently_psi(&b);
 	} else {
 		*psi_out = drift_psi_counts(b.ref, b.n_ref, b.cur, b.n_cur, b.k, o.epsilon);
 	}

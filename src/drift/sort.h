@@ -43,5 +43,7 @@ size_t drift_keys_f32(uint64_t *keys, const float *x, size_t n, ptrdiff_t stride
  * the result (keys or tmp). Never fails: without memory for its histograms it falls back to qsort.
  */
 uint64_t *drift_sort_keys(uint64_t *keys, uint64_t *tmp, size_t n);
+/* The same, on up to two threads when threads > 1 and n is large. */
+uint64_t *drift_sort_keys_mt(uint64_t *keys, uint64_t *tmp, size_t n, unsigned threads);
 
 #endif

@@ -51,6 +51,10 @@ size_t drift_bin_counts_f64(size_t *counts, const double *edges, size_t n_edges,
 size_t drift_bin_counts_f32(size_t *counts, const double *edges, size_t n_edges,
 	const float *x, size_t n, ptrdiff_t stride);
 
+/* drift_bin_counts_f64 of a contiguous x split across up to threads threads (0 = online CPUs). */
+size_t drift_bin_counts_f64_mt(size_t *counts, const double *edges, size_t n_edges,
+	const double *x, size_t n, unsigned threads);
+
 /* PSI and JS of two count vectors over k bins. */
 double drift_psi_counts(const size_t *ref, size_t n_ref, const size_t *cur, size_t n_cur,
 	size_t k, double epsilon);

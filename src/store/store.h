@@ -107,6 +107,12 @@ typedef struct store_ops {
 	/* remote — backends that hold writes for a server (rest/): NULL where there is none. */
 	int (*sync)(mlops_store *s, unsigned timeout_ms);     /* mlops_store_sync */
 	int (*backlog)(uint64_t *pending, uint64_t *rejected, mlops_store *s);
+
+	/* drift — reference profiles (blobs of mlops_drift_profile_serialize), one per model version. */
+	int (*drift_profile_put)(mlops_store *s, const char *model, int64_t version, const void *blob,
+		size_t size);                                         /* replaces any earlier one */
+	int (*drift_profile_get)(void **blob, size_t *size, mlops_store *s, const char *model,
+		int64_t version);                                     /* MLOPS_ENOTFOUND when none */
 } store_ops;
 
 /*

@@ -8,6 +8,7 @@
 #include "core/error.h"
 #include "core/util.h"
 #include "store/sqlite/backend.h"
+#include "store/sqlite/drift_profiles.h"
 #include "store/sqlite/registry.h"
 #include "store/sqlite/schema.h"
 #include "store/sqlite/tracking.h"
@@ -41,6 +42,7 @@ static const store_ops sqlite_ops = {
 	.schema_version = sqlite_schema_version,
 	SQLITE_TRACKING_OPS,
 	SQLITE_REGISTRY_OPS
+	SQLITE_DRIFT_OPS
 };
 
 /* SQLite's own message for a missing directory is "unable to open database file": say which. */

@@ -160,6 +160,15 @@ static const migration migrations[] = {
 	  "  BEGIN SELECT RAISE(ABORT, 'the registry audit trail is append-only'); END;"
 	  "CREATE TRIGGER rg_audit_no_delete BEFORE DELETE ON rg_audit"
 	  "  BEGIN SELECT RAISE(ABORT, 'the registry audit trail is append-only'); END;" },
+	{ "drift: reference profiles of model versions",
+	  /* One serialised profile (drift/codec.c) per model version, deleted with the version. */
+	  "CREATE TABLE dr_profiles ("
+	  "  model_id   INTEGER NOT NULL,"
+	  "  version    INTEGER NOT NULL,"
+	  "  data       BLOB NOT NULL,"
+	  "  created_ms INTEGER NOT NULL,"
+	  "  PRIMARY KEY (model_id, version),"
+	  "  FOREIGN KEY (model_id, version) REFERENCES rg_versions ON DELETE CASCADE) WITHOUT ROWID;" },
 };
 
 int schema_latest(void)
