@@ -29,8 +29,12 @@ $(BUILD)/build.ninja:
 build: deps $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 
+# The main job: train, register, approve, serve with drift monitoring, and write the report.
 demo: build
-	cd $(BUILD) && ./examples/hello
+	rm -rf demo-out
+	$(BUILD)/examples/demo/demo demo-out
+	$(BUILD)/src/cli/mlops --store demo-out/mlops.db report $$(cat demo-out/runs.txt) fraud -o demo-out/report.html
+	@echo "report: $(CURDIR)/demo-out/report.html   (store: demo-out/mlops.db; try: $(BUILD)/src/cli/mlops --store demo-out/mlops.db models audit fraud)"
 
 # The remote suite needs a real MLflow server: in `make test` (and so CI) it never skips.
 export MLOPS_REQUIRE_MLFLOW = 1

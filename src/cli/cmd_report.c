@@ -207,8 +207,13 @@ static int run_section(FILE *out, mlops_store *s, const mlops_run_info *ri)
 		start, end, (const char *[]){ "?", "RUNNING", "SCHEDULED", "FINISHED", "FAILED", "KILLED" }
 		[mlops_run_info_status(ri) >= 1 && mlops_run_info_status(ri) <= 5 ? mlops_run_info_status(ri) : 0]);
 
-	fputs("<h3>Metrics</h3><div class=\"charts\">", out);
-	for (size_t i = 0; i < mlops_run_info_metric_count(ri); i++) {
+	size_t n_drift = 0, n_metrics = mlops_run_info_metric_count(ri);
+	for (size_t i = 0; i < n_metrics; i++)
+		n_drift += strncmp(mlops_run_info_metric_key(ri, i), "drift/", 6) == 0;
+	if (n_metrics > n_drift)
+		fputs("<h3>Metrics</h3>", out);
+	fputs("<div class=\"charts\">", out);
+	for (size_t i = 0; i < n_metrics; i++) {
 		const char *key = mlops_run_info_metric_key(ri, i);
 		series_data d;
 		if (strncmp(key, "drift/", 6) == 0 || load_series(&d, s, mlops_run_info_id(ri), key, key) < 0)
@@ -234,7 +239,10 @@ static int run_section(FILE *out, mlops_store *s, const mlops_run_info *ri)
 	kv_table(out, keys, values, n);
 	fputs("</section>", out);
 
-	fputs("<section><h2>Drift</h2><div class=\"charts\">", out);
+	if (n_drift == 0)
+		return CLI_OK;
+	fputs("<section><h2>Drift</h2><p>One point per monitoring window; a feature drifts when its "
+		"PSI reaches 0.2 or its KS p-value falls below 0.05.</p><div class=\"charts\">", out);
 	drift_charts(out, s, ri, "psi", "PSI per feature", 0.2, "PSI 0.2");
 	drift_charts(out, s, ri, "ks_pvalue", "KS p-value per feature", 0.05, "p 0.05");
 	drift_histograms(out, s, mlops_run_info_id(ri));
