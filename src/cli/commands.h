@@ -11,5 +11,7 @@ int cmd_metrics(cli *c);
 int cmd_models(cli *c);
 int cmd_report(cli *c);
 int cmd_gpu(cli *c);
+int cmd_drift(cli *c);
+int cmd_sync(cli *c);
 
 #endif

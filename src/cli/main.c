@@ -14,6 +14,8 @@ static const cli_command commands[] = {
 	{ "runs",    "runs: list, show, search", "runs list|show|search", cmd_runs },
 	{ "metrics", "a metric's history: mlops metrics RUN_ID KEY [--max-points N]", "metrics", cmd_metrics },
 	{ "models",  "the registry: list, show, alias, approve, audit", "models ...", cmd_models },
+	{ "drift",   "drift profile build | drift compare (exit 4 on drift)", "drift ...", cmd_drift },
+	{ "sync",    "send what waits in an MLflow store's spool", "sync", cmd_sync },
 	{ "report",  "write an HTML report of runs and models: report RUN|MODEL... -o FILE", "report", cmd_report },
 	{ "gpu",     "gpu info: the allocator's backend here", "gpu info", cmd_gpu },
 };

@@ -5,6 +5,8 @@ Usage: test_cli.py PATH_TO_MLOPS   (run by meson test, suite cli)
 """
 import json
 import math
+import random
+import struct
 import os
 import subprocess
 import sys
@@ -36,7 +38,7 @@ class Cli(unittest.TestCase):
         rc, out, _ = run("--help")
         self.assertEqual(rc, 0)
         self.assertIn("usage: mlops", out)
-        for cmd in ("version", "store", "runs", "metrics", "models", "report", "gpu"):
+        for cmd in ("version", "store", "runs", "metrics", "models", "drift", "sync", "report", "gpu"):
             self.assertIn(f"\n  {cmd} ", out)
         self.assertIn("exit codes: 0 ok, 1 failed, 2 bad usage, 3 not found", out)
 
@@ -204,6 +206,65 @@ class WithStore(unittest.TestCase):
         self.assertEqual(rc, 2)
         rc, _, err = self.mlops("report", "nope", "-o", out_html)
         self.assertEqual(rc, 3)
+
+    def write_csv(self, name, header, rows):
+        path = os.path.join(self.tmp.name, name)
+        with open(path, "w") as f:
+            f.write(",".join(header) + "\n")
+            for r in rows:
+                f.write(",".join("" if v is None else repr(v) for v in r) + "\n")
+        return path
+
+    def test_drift_profile_and_compare(self):
+        rng = random.Random(7)
+        ref = [(rng.gauss(0, 1), rng.gauss(0, 1)) for _ in range(3000)]
+        same = self.write_csv("same.csv", ["b", "a"], [(y, x) for x, y in ref])  # columns by name
+        shifted = self.write_csv("shift.csv", ["a", "b"], [(x + 0.6, y) for x, y in ref[:2000]])
+        rc, out, err = self.mlops("drift", "profile", "build", "fraud/2",
+                                  "--data", self.write_csv("ref.csv", ["a", "b"], ref))
+        self.assertEqual((rc, out), (0, "profile of 2 features over 3000 rows saved with fraud/2\n"), err)
+        rc, out, err = self.mlops("--json", "drift", "compare", "--profile", "fraud@staging", "--data", same)
+        self.assertEqual(rc, 0, err)
+        doc = json.loads(out)
+        self.assertEqual([f["feature"] for f in doc["features"]], ["a", "b"])
+        self.assertTrue(all(f["ks_statistic"] == 0 and f["psi"] == 0 for f in doc["features"]))
+        rc, out, err = self.mlops("--json", "drift", "compare", "--profile", "fraud/2", "--data", shifted,
+                                  "--correction", "bonferroni")
+        self.assertEqual(rc, 4, err)  # drift detected
+        doc = json.loads(out)
+        self.assertEqual([f["drifted"] for f in doc["features"]], [True, False])
+        self.assertGreater(doc["features"][0]["psi"], 0.2)
+        # float32 rows in the profile's feature order
+        f32 = os.path.join(self.tmp.name, "cur.f32")
+        with open(f32, "wb") as f:
+            f.write(struct.pack("<%df" % (2 * len(ref)), *[v for r in ref for v in r]))
+        rc, out, err = self.mlops("drift", "compare", "--profile", "fraud/2", "--data", f32, "--format", "f32")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("0 of 2 features drifted (3000 rows against fraud/2)", out)
+        # bad inputs: a missing column, a ragged file, a float32 file of the wrong size, no profile
+        rc, _, err = self.mlops("drift", "compare", "--profile", "fraud/2",
+                                "--data", self.write_csv("x.csv", ["a", "z"], ref[:10]))
+        self.assertEqual(rc, 2)
+        self.assertIn("no column 'b'", err)
+        bad = os.path.join(self.tmp.name, "bad.csv")
+        open(bad, "w").write("a,b\n1,2\n3\n")
+        rc, _, err = self.mlops("drift", "compare", "--profile", "fraud/2", "--data", bad)
+        self.assertEqual(rc, 2)
+        self.assertIn("bad.csv:3", err)
+        with open(f32, "ab") as f:
+            f.write(b"\0\0\0\0")
+        rc, _, err = self.mlops("drift", "compare", "--profile", "fraud/2", "--data", f32, "--format", "f32")
+        self.assertEqual(rc, 2)
+        rc, _, err = self.mlops("drift", "compare", "--profile", "fraud/1", "--data", same)
+        self.assertEqual(rc, 3, err)
+        rc, _, _ = self.mlops("drift", "compare", "--data", same)
+        self.assertEqual(rc, 2)
+
+    def test_sync_on_a_local_store(self):
+        rc, out, _ = self.mlops("sync")
+        self.assertEqual((rc, out), (0, "synced: 0 writes waiting, 0 refused by the server\n"))
+        rc, _, _ = self.mlops("sync", "--timeout", "soon")
+        self.assertEqual(rc, 2)
 
     def test_gpu_info(self):
         rc, out, _ = run("--json", "gpu", "info")
