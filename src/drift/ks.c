@@ -10,6 +10,7 @@
 
 #include "core/error.h"
 #include "drift/kolmogorov.h"
+#include "drift/ks.h"
 #include "drift/sort.h"
 #include "drift/stats.h"
 
@@ -25,20 +26,30 @@ static int64_t gcd64(int64_t a, int64_t b)
 	return a;
 }
 
+static int check_sizes(int64_t *n1g, int64_t *n2g, size_t n1, size_t n2)
+{
+	int64_t g;
+
+	if (n1 == 0 || n2 == 0 || n1 > INT64_MAX || n2 > INT64_MAX)
+		return mlops__error(MLOPS_EINVAL, "KS: sample sizes %zu and %zu (empty or too large)", n1, n2);
+	g = gcd64((int64_t)n1, (int64_t)n2);
+	*n1g = (int64_t)n1 / g;
+	*n2g = (int64_t)n2 / g;
+	if ((int64_t)n1 > INT64_MAX / *n2g)
+		return mlops__error(MLOPS_ELIMIT, "KS: sample sizes %zu and %zu are too large", n1, n2);
+	return MLOPS_OK;
+}
+
 int drift_ks_sorted(mlops_drift_ks_result *r, const uint64_t *a, size_t n1, const uint64_t *b,
 	size_t n2, int alternative, int method)
 {
-	int64_t N1 = (int64_t)n1, N2 = (int64_t)n2, g, n1g, n2g, best, hmax = 0, hmin = 0;
-	size_t i = 0, j = 0, imax = 0, jmax = 0, imin = 0, jmin = 0;
-	uint64_t kmax = a[0], kmin = a[0];
-	double d, p = NAN;
-	int sign, exact = 0;
+	drift_ks_scan s = { 0, 0, 0, 0, 0, 0, a[0], a[0] };
+	int64_t n1g, n2g;
+	size_t i = 0, j = 0;
+	int rc;
 
-	g = gcd64(N1, N2);
-	n1g = N1 / g;
-	n2g = N2 / g;
-	if (N1 > INT64_MAX / n2g)
-		return mlops__error(MLOPS_ELIMIT, "KS: sample sizes %zu and %zu are too large", n1, n2);
+	if ((rc = check_sizes(&n1g, &n2g, n1, n2)) < 0)
+		return rc;
 	/* h = (c1 n2 - c2 n1) / g: D = h / lcm, an exact integer numerator */
 	while (i < n1 || j < n2) {
 		uint64_t v = (i < n1 && (j >= n2 || a[i] <= b[j])) ? a[i] : b[j];
@@ -49,33 +60,46 @@ int drift_ks_sorted(mlops_drift_ks_result *r, const uint64_t *a, size_t n1, cons
 		while (j < n2 && b[j] == v)
 			j++;
 		h = (int64_t)i * n2g - (int64_t)j * n1g;
-		if (h > hmax) {
-			hmax = h;
-			kmax = v;
-			imax = i;
-			jmax = j;
+		if (h > s.hmax) {
+			s.hmax = h;
+			s.kmax = v;
+			s.imax = i;
+			s.jmax = j;
 		}
-		if (h < hmin) {
-			hmin = h;
-			kmin = v;
-			imin = i;
-			jmin = j;
+		if (h < s.hmin) {
+			s.hmin = h;
+			s.kmin = v;
+			s.imin = i;
+			s.jmin = j;
 		}
 	}
-	if (alternative == MLOPS_DRIFT_LESS || (alternative == MLOPS_DRIFT_TWO_SIDED && -hmin > hmax)) {
-		best = -hmin;
+	return drift_ks_finish(r, &s, n1, n2, alternative, method);
+}
+
+int drift_ks_finish(mlops_drift_ks_result *r, const drift_ks_scan *s, size_t n1, size_t n2,
+	int alternative, int method)
+{
+	int64_t N1 = (int64_t)n1, N2 = (int64_t)n2, g, n1g, n2g, best;
+	double d, p = NAN;
+	int sign, exact = 0, rc;
+
+	if ((rc = check_sizes(&n1g, &n2g, n1, n2)) < 0)
+		return rc;
+	g = N1 / n1g;
+	if (alternative == MLOPS_DRIFT_LESS || (alternative == MLOPS_DRIFT_TWO_SIDED && -s->hmin > s->hmax)) {
+		best = -s->hmin;
 		sign = -1;
-		r->location = drift_value(kmin);
-		d = -((double)imin / (double)N1 - (double)jmin / (double)N2);
+		r->location = drift_value(s->kmin);
+		d = -((double)s->imin / (double)N1 - (double)s->jmin / (double)N2);
 	} else {
-		best = hmax;
+		best = s->hmax;
 		sign = 1;
-		r->location = drift_value(kmax);
-		d = (double)imax / (double)N1 - (double)jmax / (double)N2;
+		r->location = drift_value(s->kmax);
+		d = (double)s->imax / (double)N1 - (double)s->jmax / (double)N2;
 	}
 	if (best == 0) {
 		d = 0.0;
-		r->location = drift_value(alternative == MLOPS_DRIFT_LESS ? kmin : kmax);
+		r->location = drift_value(alternative == MLOPS_DRIFT_LESS ? s->kmin : s->kmax);
 	}
 	if (method == MLOPS_DRIFT_KS_AUTO)
 		method = (n1 > MAX_AUTO_N || n2 > MAX_AUTO_N) ? MLOPS_DRIFT_KS_ASYMP : MLOPS_DRIFT_KS_EXACT;
