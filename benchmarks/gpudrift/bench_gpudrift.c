@@ -120,7 +120,7 @@ int main(int argc, char **argv)
 	if ((rc = mlops_drift_profile_build(&p, &t, NULL, 0, NULL)) < 0)
 		return die("mlops_drift_profile_build", rc);
 	t.data = cur;
-	if ((rc = drift_matrix_from(&m, &t, "current")) < 0)
+	if ((rc = drift_matrix_from(&m, &t, "current", 0)) < 0)
 		return die("drift_matrix_from", rc);
 	if ((rc = drift_gpu_ref_create(&dref, p, 0, NULL)) < 0)
 		return die("drift_gpu_ref_create", rc);

@@ -254,6 +254,20 @@ MLOPS_API int mlops_drift_profile_load(mlops_drift_profile **out, mlops_store *s
 #define MLOPS_DRIFT_COMPARE_OPTIONS_VERSION 1
 
 /*
+ * Where mlops_drift_compare runs (mlops_drift_compare_options.gpu). The GPU gives the same
+ * values as the CPU: D, PSI and JS bit for bit (integer counts), Wasserstein to ~1e-12.
+ *   AUTO   a tensor in CUDA device memory (kDLCUDA) on its GPU; host memory on the CPU
+ *   PREFER host memory too on the GPU when one is usable, else (or for Evidently's PSI
+ *          binning, which has no GPU path) on the CPU
+ *   NEVER  the CPU only; a device tensor is then MLOPS_EUNSUPPORTED
+ * A device tensor where no GPU is usable (no driver, MLOPS_NO_GPU set, a build without CUDA)
+ * is MLOPS_EUNSUPPORTED: device memory cannot be read from the CPU.
+ */
+#define MLOPS_DRIFT_GPU_AUTO   0
+#define MLOPS_DRIFT_GPU_PREFER 1
+#define MLOPS_DRIFT_GPU_NEVER  2
+
+/*
  * Options of a comparison. Zero means default for every field. A feature is drifted when any
  * selected statistic crosses its threshold: PSI >= psi_threshold, KS p-value (after the
  * correction across features) < pvalue_threshold, normalised Wasserstein >= wasserstein_threshold,
@@ -276,10 +290,11 @@ typedef struct mlops_drift_compare_options {
 	double epsilon;               /* PSI zero share; 0 = 1e-4 */
 	int evidently_psi;
 	unsigned threads;             /* worker threads across features; 0 = the online CPUs */
+	int gpu;                      /* MLOPS_DRIFT_GPU_*: where the comparison runs */
 } mlops_drift_compare_options;
 
 #define MLOPS_DRIFT_COMPARE_OPTIONS_INIT \
-	{ MLOPS_DRIFT_COMPARE_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0.0, 0.0, 0.0, 0.0, 0.0, 0, 0 }
+	{ MLOPS_DRIFT_COMPARE_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0.0, 0.0, 0.0, 0.0, 0.0, 0, 0, MLOPS_DRIFT_GPU_AUTO }
 
 /*
  * Compares every feature of tensor (its columns, in the profile's order: same feature count)

@@ -19,10 +19,14 @@ typedef struct drift_matrix {
 	size_t rows, cols;
 	ptrdiff_t row_stride, col_stride;
 	int dtype;             /* DRIFT_F32 or DRIFT_F64 */
+	int device;            /* -1: host memory; else the CUDA device that holds base */
 } drift_matrix;
 
-/* Reads a DLTensor (see drift.h); what names it in errors ("reference", "current"). */
-int drift_matrix_from(drift_matrix *m, const void *tensor, const char *what);
+/*
+ * Reads a DLTensor (see drift.h); what names it in errors ("reference", "current"). A tensor in
+ * CUDA device memory is MLOPS_EUNSUPPORTED unless allow_device (only the GPU path reads it).
+ */
+int drift_matrix_from(drift_matrix *m, const void *tensor, const char *what, int allow_device);
 
 static inline const void *drift_matrix_col(const drift_matrix *m, size_t j)
 {

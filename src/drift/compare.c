@@ -5,9 +5,11 @@
 #include <string.h>
 
 #include "core/error.h"
+#include "core/features.h"
 #include "core/options.h"
 #include "core/util.h"
 #include "drift/batch.h"
+#include "drift/gpu.h"
 #include "drift/stats.h"
 #include "tracking/internal.h"
 
@@ -41,6 +43,9 @@ int drift_compare_resolve(drift_cmp *c, const mlops_drift_compare_options *in)
 	if (o.stats & ~ALL_STATS)
 		return mlops__error(MLOPS_EINVAL, "mlops_drift_compare_options: stats 0x%x has bits "
 			"that are not MLOPS_DRIFT_STAT_*", o.stats);
+	if (o.gpu < MLOPS_DRIFT_GPU_AUTO || o.gpu > MLOPS_DRIFT_GPU_NEVER)
+		return mlops__error(MLOPS_EINVAL, "mlops_drift_compare_options: gpu %d is not a "
+			"MLOPS_DRIFT_GPU_* value", o.gpu);
 	if (o.correction < MLOPS_DRIFT_CORRECT_NONE || o.correction > MLOPS_DRIFT_CORRECT_BH)
 		return mlops__error(MLOPS_EINVAL, "mlops_drift_compare_options: correction %d is not a "
 			"MLOPS_DRIFT_CORRECT_* value", o.correction);
@@ -189,6 +194,24 @@ int drift_compare_matrix(mlops_drift_report **out, const mlops_drift_profile *p,
 	return MLOPS_OK;
 }
 
+/* The comparison on the GPU (src/drift/gpu.c): counts there, statistics by the CPU's code. */
+static int compare_on_gpu(mlops_drift_report **out, const mlops_drift_profile *p, const drift_matrix *m,
+	const drift_cmp *c)
+{
+	mlops_drift_report *r = drift_report_alloc(p);
+	int rc;
+
+	if (r == NULL)
+		return MLOPS_ENOMEM;
+	if ((rc = drift_gpu_compare(r->f, p, NULL, m, m->device, c, NULL)) < 0) {
+		mlops_drift_report_free(r);
+		return rc;
+	}
+	drift_report_finish(r, c);
+	*out = r;
+	return MLOPS_OK;
+}
+
 int mlops_drift_compare(mlops_drift_report **out, const mlops_drift_profile *p,
 	const void *tensor, const mlops_drift_compare_options *opts)
 {
@@ -199,11 +222,18 @@ int mlops_drift_compare(mlops_drift_report **out, const mlops_drift_profile *p,
 	MLOPS__CHECK_ARG(out);
 	*out = NULL;
 	MLOPS__CHECK_ARG(p);
-	if ((rc = drift_compare_resolve(&c, opts)) < 0 || (rc = drift_matrix_from(&m, tensor, "current")) < 0)
+	if ((rc = drift_compare_resolve(&c, opts)) < 0 ||
+	    (rc = drift_matrix_from(&m, tensor, "current", c.o.gpu != MLOPS_DRIFT_GPU_NEVER)) < 0)
 		return rc;
 	if (m.cols != p->n)
 		return mlops__error(MLOPS_EINVAL, "mlops_drift_compare: current tensor has %zu features, "
 			"the profile %zu", m.cols, p->n);
+	if (m.device >= 0 || (c.o.gpu == MLOPS_DRIFT_GPU_PREFER && mlops__gpu_usable() && drift_gpu_supports(&c))) {
+		rc = compare_on_gpu(out, p, &m, &c);
+		/* host data falls back to the CPU; device data cannot */
+		if (rc != MLOPS_EUNSUPPORTED || m.device >= 0)
+			return rc;
+	}
 	return drift_compare_matrix(out, p, &m, &c);
 }
 

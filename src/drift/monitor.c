@@ -131,7 +131,7 @@ static char *alert_json(const mlops_drift_monitor *m, const mlops_drift_report *
 /* Compares the window's rows, logs, alerts; the window is empty afterwards either way. */
 static int close_window(mlops_drift_monitor *m)
 {
-	drift_matrix mat = { (const char *)m->buf, m->rows, m->p->n, 1, (ptrdiff_t)m->cap, DRIFT_F64 };
+	drift_matrix mat = { (const char *)m->buf, m->rows, m->p->n, 1, (ptrdiff_t)m->cap, DRIFT_F64, -1 };
 	mlops_drift_report *r = NULL;
 	uint64_t window;
 	int rc, drifted;
@@ -210,7 +210,7 @@ int mlops_drift_monitor_observe(mlops_drift_monitor *m, const void *tensor)
 	int rc, first = MLOPS_OK; /* the result: the last failure */
 
 	MLOPS__CHECK_ARG(m);
-	if ((rc = drift_matrix_from(&t, tensor, "observed")) < 0)
+	if ((rc = drift_matrix_from(&t, tensor, "observed", 0)) < 0)
 		return rc;
 	if (t.cols != m->p->n)
 		return mlops__error(MLOPS_EINVAL, "mlops_drift_monitor_observe: tensor has %zu features, "

@@ -207,7 +207,7 @@ int mlops_drift_profile_build(mlops_drift_profile **out, const void *tensor,
 	if (o.nan_policy != MLOPS_DRIFT_NAN_DROP && o.nan_policy != MLOPS_DRIFT_NAN_REJECT)
 		return mlops__error(MLOPS_EINVAL, "mlops_drift_profile_options: nan_policy %d is not "
 			"MLOPS_DRIFT_NAN_DROP or _REJECT", o.nan_policy);
-	if ((rc = drift_matrix_from(&m, tensor, "reference")) < 0)
+	if ((rc = drift_matrix_from(&m, tensor, "reference", 0)) < 0)
 		return rc;
 	if ((p = drift_profile_alloc(m.cols)) == NULL)
 		return MLOPS_ENOMEM;

@@ -5,10 +5,11 @@
 #include "drift/batch.h"
 #include "drift/sort.h"
 
-int drift_matrix_from(drift_matrix *m, const void *tensor, const char *what)
+int drift_matrix_from(drift_matrix *m, const void *tensor, const char *what, int allow_device)
 {
 	const DLTensor *t = tensor;
 	int64_t rows, cols = 1, rs, cs = 0;
+	int device = -1;
 
 	if (t == NULL)
 		return mlops__error(MLOPS_EINVAL, "%s tensor is NULL", what);
@@ -16,8 +17,11 @@ int drift_matrix_from(drift_matrix *m, const void *tensor, const char *what)
 	case kDLCPU: case kDLCUDAHost: case kDLCUDAManaged:
 		break;
 	case kDLCUDA:
-		return mlops__error(MLOPS_EUNSUPPORTED, "%s tensor is in CUDA device memory: this "
-			"release computes drift on host memory only (copy it to the host)", what);
+		if (!allow_device)
+			return mlops__error(MLOPS_EUNSUPPORTED, "%s tensor is in CUDA device memory: only "
+				"mlops_drift_compare reads device memory (copy it to the host)", what);
+		device = t->device.device_id;
+		break;
 	default:
 		return mlops__error(MLOPS_EUNSUPPORTED, "%s tensor is on DLPack device type %d: only "
 			"host memory is supported", what, (int)t->device.device_type);
@@ -56,6 +60,7 @@ int drift_matrix_from(drift_matrix *m, const void *tensor, const char *what)
 	m->row_stride = (ptrdiff_t)rs;
 	m->col_stride = (ptrdiff_t)cs;
 	m->dtype = t->dtype.bits == 32 ? DRIFT_F32 : DRIFT_F64;
+	m->device = device;
 	return MLOPS_OK;
 }
 

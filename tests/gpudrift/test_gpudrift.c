@@ -146,7 +146,7 @@ static void run_case(const gcase *g, uint64_t seed, void *stream)
 	co.alternative = g->alternative;
 	assert_ok(drift_compare_resolve(&c, &co));
 	assert_ok(drift_matrix_from(&m, view2(&cv, cur, g->bits, (int64_t)g->rows, (int64_t)g->cols, rs, cs),
-		"current"));
+		"current", 0));
 
 	rc_cpu = drift_compare_matrix(&rc_cpu_rep, p, &m, &c);
 	snprintf(cpu_msg, sizeof cpu_msg, "%s", mlops_errmsg());
@@ -178,9 +178,19 @@ static void run_case(const gcase *g, uint64_t seed, void *stream)
 			assert_int_equal(cudaMemcpy(d, cur, bytes, cudaMemcpyHostToDevice), cudaSuccess);
 			drift_matrix md = m;
 			md.base = d;
+			md.device = 0;
 			memset(f, 0, p->n * sizeof *f);
 			assert_ok(drift_gpu_compare(f, p, dref, &md, 0, &c, stream));
 			gpu_rep = gpu_report(p, f, &c);
+			assert_same_report(rc_cpu_rep, gpu_rep, what);
+			mlops_drift_report_free(gpu_rep);
+			/* the public call with a kDLCUDA tensor takes the GPU path by itself */
+			DLTensor dt = cv.t;
+			dt.data = d;
+			dt.byte_offset = 0;
+			dt.device.device_type = kDLCUDA;
+			dt.device.device_id = 0;
+			assert_ok(mlops_drift_compare(&gpu_rep, p, &dt, &co));
 			assert_same_report(rc_cpu_rep, gpu_rep, what);
 			mlops_drift_report_free(gpu_rep);
 			assert_int_equal(cudaFree(d), cudaSuccess);
@@ -297,14 +307,32 @@ static void test_fallback(void **state)
 	assert_int_equal(!!(mlops_features() & MLOPS_FEATURE_CUDA), MLOPS_HAVE_CUDA);
 	assert_ok(mlops_drift_profile_build(&p, view2(&v, x, 64, 20, 2, 2, 1), NULL, 0, NULL));
 	assert_ok(drift_compare_resolve(&c, NULL));
-	assert_ok(drift_matrix_from(&m, &v.t, "current"));
+	assert_ok(drift_matrix_from(&m, &v.t, "current", 0));
 
 	assert_code(drift_gpu_ref_create(&dref, p, 0, NULL), MLOPS_EUNSUPPORTED);
 	assert_null(dref);
 	assert_non_null(strstr(mlops_errmsg(), "CUDA"));
 	assert_code(drift_gpu_compare(f, p, NULL, &m, -1, &c, NULL), MLOPS_EUNSUPPORTED);
 	assert_non_null(strstr(mlops_errmsg(), MLOPS_HAVE_CUDA ? "no usable CUDA device" : "built without CUDA"));
-	/* the documented fallback: the CPU path computes the report */
+	/* the documented outcomes (drift.h, MLOPS_DRIFT_GPU_*): host data asking for the GPU
+	   falls back to the CPU; device data cannot be read without a GPU */
+	mlops_drift_compare_options co = MLOPS_DRIFT_COMPARE_OPTIONS_INIT;
+	co.gpu = MLOPS_DRIFT_GPU_PREFER;
+	assert_ok(mlops_drift_compare(&r, p, &v.t, &co));
+	assert_int_equal(mlops_drift_report_count(r), 2);
+	mlops_drift_report_free(r);
+	DLTensor dev = v.t;
+	dev.device.device_type = kDLCUDA;
+	co.gpu = MLOPS_DRIFT_GPU_AUTO;
+	assert_code(mlops_drift_compare(&r, p, &dev, &co), MLOPS_EUNSUPPORTED);
+	assert_null(r);
+	co.gpu = MLOPS_DRIFT_GPU_NEVER;
+	assert_code(mlops_drift_compare(&r, p, &dev, &co), MLOPS_EUNSUPPORTED);
+	co.gpu = 7;
+	assert_code(mlops_drift_compare(&r, p, &v.t, &co), MLOPS_EINVAL);
+	mlops_drift_profile *q = NULL;
+	assert_code(mlops_drift_profile_build(&q, &dev, NULL, 0, NULL), MLOPS_EUNSUPPORTED);
+	assert_null(q);
 	assert_ok(mlops_drift_compare(&r, p, &v.t, NULL));
 	assert_int_equal(mlops_drift_report_count(r), 2);
 	assert_false(isnan(mlops_drift_report_value(r, 0, MLOPS_DRIFT_VALUE_KS_STATISTIC)));
