@@ -13,33 +13,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bench.h"
 #include "mlops/drift.h"
 
 #define FEATURES 100
 #define ROWS 100000
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static uint64_t rng = 7;
-static double unif(void)
-{
-	uint64_t z = (rng += UINT64_C(0x9E3779B97F4A7C15));
-	z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-	return (double)((z ^ (z >> 31)) >> 11) * (1.0 / 9007199254740992.0);
-}
-
-static double normal(void)
-{
-	return sqrt(-2 * log(1 - unif())) * cos(2 * M_PI * unif());
-}
 
 static DLTensor tensor(double *x, int64_t *shape, int64_t rows, int64_t cols)
 {
@@ -74,9 +55,9 @@ static double time_compare(mlops_drift_report **keep, const mlops_drift_profile 
 	o.stats = stats;
 	for (int i = 0; i < reps; i++) {
 		mlops_drift_report *r;
-		double t0 = now();
+		double t0 = bench_now();
 		check(mlops_drift_compare(&r, p, t, &o), "compare");
-		t0 = now() - t0;
+		t0 = bench_now() - t0;
 		best = t0 < best ? t0 : best;
 		if (i == reps - 1 && keep != NULL)
 			*keep = r;
@@ -101,8 +82,8 @@ int main(int argc, char **argv)
 
 	for (size_t i = 0; i < (size_t)FEATURES * ROWS; i++) {
 		size_t j = i % FEATURES;
-		ref[i] = normal() * (1 + j % 7) + (double)j;
-		cur[i] = normal() * (1 + j % 7) + (double)j + (j % 10 == 0 ? 0.3 : 0.0); /* every 10th drifts */
+		ref[i] = bench_normal(&rng) * (1 + j % 7) + (double)j;
+		cur[i] = bench_normal(&rng) * (1 + j % 7) + (double)j + (j % 10 == 0 ? 0.3 : 0.0); /* every 10th drifts */
 	}
 	for (int j = 0; j < FEATURES; j++) {
 		snprintf(names_buf[j], sizeof names_buf[j], "f%02d", j);
@@ -110,9 +91,9 @@ int main(int argc, char **argv)
 	}
 	tr = tensor(ref, rs, ROWS, FEATURES);
 	tc = tensor(cur, cs, ROWS, FEATURES);
-	t_build = now();
+	t_build = bench_now();
 	check(mlops_drift_profile_build(&p, &tr, names, FEATURES, NULL), "profile");
-	t_build = now() - t_build;
+	t_build = bench_now() - t_build;
 	t_w = time_compare(&r, p, &tc, MLOPS_DRIFT_STAT_WASSERSTEIN, 5);
 	t_kp = time_compare(NULL, p, &tc, 0, 5);
 	printf("libmlops: profile build (100 x 100k) %.1f ms; compare, Wasserstein (Evidently's "
@@ -128,8 +109,8 @@ int main(int argc, char **argv)
 		mlops_drift_report *r1;
 		double t_ks;
 		for (size_t i = 0; i < n; i++) {
-			a[i] = normal();
-			b[i] = normal() + 0.001;
+			a[i] = bench_normal(&rng);
+			b[i] = bench_normal(&rng) + 0.001;
 		}
 		DLTensor ta = tensor(a, sa, (int64_t)n, 1), tb = tensor(b, sb, (int64_t)n, 1);
 		check(mlops_drift_profile_build(&p1, &ta, NULL, 0, NULL), "profile 1M");

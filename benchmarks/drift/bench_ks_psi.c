@@ -9,30 +9,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bench.h"
 #include "mlops/drift.h"
 
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
-}
-
 static uint64_t rng = 42;
-static double unif(void)
-{
-	uint64_t z = (rng += UINT64_C(0x9E3779B97F4A7C15));
-	z = (z ^ (z >> 30)) * UINT64_C(0xBF58476D1CE4E5B9);
-	z = (z ^ (z >> 27)) * UINT64_C(0x94D049BB133111EB);
-	return (double)((z ^ (z >> 31)) >> 11) * (1.0 / 9007199254740992.0);
-}
-
-static double normal(void)
-{
-	return sqrt(-2 * log(1 - unif())) * cos(2 * M_PI * unif());
-}
 
 static double best_of(int reps, double (*fn)(void *), void *arg)
 {
@@ -50,26 +31,26 @@ typedef struct { double *a, *b; size_t n, m; double out1, out2; } job;
 static double run_ks(void *p)
 {
 	job *j = p;
-	double t = now();
+	double t = bench_now();
 	if (mlops_drift_ks(&j->out1, &j->out2, j->a, j->n, j->b, j->m) != 0)
 		abort();
-	return now() - t;
+	return bench_now() - t;
 }
 
 static double run_psi(void *p)
 {
 	job *j = p;
-	double t = now();
+	double t = bench_now();
 	if (mlops_drift_psi(&j->out1, j->a, j->n, j->b, j->m, 10) != 0)
 		abort();
-	return now() - t;
+	return bench_now() - t;
 }
 
 static double run_read(void *p)
 {
 	job *j = p;
 	volatile double sink;
-	double s0 = 0, s1 = 0, s2 = 0, s3 = 0, t = now();
+	double s0 = 0, s1 = 0, s2 = 0, s3 = 0, t = bench_now();
 	for (size_t i = 0; i + 3 < j->m; i += 4) {
 		s0 += j->b[i];
 		s1 += j->b[i + 1];
@@ -78,7 +59,7 @@ static double run_read(void *p)
 	}
 	sink = s0 + s1 + s2 + s3;
 	(void)sink;
-	return now() - t;
+	return bench_now() - t;
 }
 
 int main(int argc, char **argv)
@@ -90,9 +71,9 @@ int main(int argc, char **argv)
 	j.a = malloc(n * sizeof *j.a);
 	j.b = malloc(big * sizeof *j.b);
 	for (size_t i = 0; i < n; i++)
-		j.a[i] = normal();
+		j.a[i] = bench_normal(&rng);
 	for (size_t i = 0; i < big; i++)
-		j.b[i] = normal() + 0.001;
+		j.b[i] = bench_normal(&rng) + 0.001;
 	j.n = j.m = n;
 	t_ks = best_of(5, run_ks, &j);
 	printf("KS 1M vs 1M: libmlops %.1f ms (D=%.6g p=%.6g)", t_ks * 1e3, j.out1, j.out2);

@@ -13,8 +13,8 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
+#include "bench.h"
 #include "mlops/gpu.h"
 
 #define MiB ((size_t)1 << 20)
@@ -32,13 +32,6 @@ static uint64_t next(void)
 	rng ^= rng << 25;
 	rng ^= rng >> 27;
 	return rng * 0x2545F4914F6CDD1Dull;
-}
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 /* RMM's random_allocation_free, as a list of operations (allocs then the final frees included). */
@@ -77,7 +70,7 @@ static op *make_trace(size_t *nops, size_t n_allocs, size_t max_size, size_t cap
 static double run_pool(mlops_gpu_pool *p, const op *ops, size_t nops, void **live)
 {
 	size_t n = 0;
-	double t = now();
+	double t = bench_now();
 
 	for (size_t i = 0; i < nops; i++) {
 		if (ops[i].size) {
@@ -90,13 +83,13 @@ static double run_pool(mlops_gpu_pool *p, const op *ops, size_t nops, void **liv
 			live[ops[i].index] = live[--n];
 		}
 	}
-	return now() - t;
+	return bench_now() - t;
 }
 
 static double run_malloc(const op *ops, size_t nops, void **live)
 {
 	size_t n = 0;
-	double t = now();
+	double t = bench_now();
 
 	for (size_t i = 0; i < nops; i++) {
 		if (ops[i].size) {
@@ -108,7 +101,7 @@ static double run_malloc(const op *ops, size_t nops, void **live)
 			live[ops[i].index] = live[--n];
 		}
 	}
-	return now() - t;
+	return bench_now() - t;
 }
 
 static mlops_gpu_pool *host_pool(void)
@@ -186,20 +179,20 @@ static void many_free_blocks(void)
 			mlops_gpu_free(p, held[i], NULL);
 			free(mheld[i]);
 		}
-		t = now();
+		t = bench_now();
 		for (size_t i = 0; i < PAIRS; i++) {
 			void *x;
 			mlops_gpu_alloc(&x, p, sizes[i], NULL);
 			mlops_gpu_free(p, x, NULL);
 		}
-		double tp = (now() - t) / PAIRS;
-		t = now();
+		double tp = (bench_now() - t) / PAIRS;
+		t = bench_now();
 		for (size_t i = 0; i < PAIRS; i++) {
 			void *x = malloc(sizes[i]);
 			*(volatile char *)x = 0;
 			free(x);
 		}
-		double tm = (now() - t) / PAIRS;
+		double tm = (bench_now() - t) / PAIRS;
 		printf("%8zu %10.1f %12.1f %12.2f\n", f, tp * 1e9, tm * 1e9, tm / tp);
 		for (size_t i = 1; i < 2 * f; i += 2)
 			free(mheld[i]);

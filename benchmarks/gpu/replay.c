@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "bench.h"
 #include "mlops/gpu.h"
 
 typedef struct {
@@ -31,13 +31,6 @@ static entry *lookup(uintptr_t key)
 	while (map[i].key != 0 && map[i].key != key)
 		i = (i + 1) & mask;
 	return &map[i];
-}
-
-static double now(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
 int main(int argc, char **argv)
@@ -94,23 +87,23 @@ int main(int argc, char **argv)
 	o.device = -1;
 	if (mlops_gpu_pool_create(&p, &o) != MLOPS_OK)
 		return 1;
-	double t = now();
+	double t = bench_now();
 	for (size_t i = 0; i < nops; i++) {
 		if (ops[i].size)
 			mlops_gpu_alloc(&slots[ops[i].slot], p, ops[i].size, NULL);
 		else
 			mlops_gpu_free(p, slots[ops[i].slot], NULL);
 	}
-	double tp = now() - t;
+	double tp = bench_now() - t;
 	mlops_gpu_pool_destroy(p);
-	t = now();
+	t = bench_now();
 	for (size_t i = 0; i < nops; i++) {
 		if (ops[i].size)
 			slots[ops[i].slot] = malloc(ops[i].size);
 		else
 			free(slots[ops[i].slot]);
 	}
-	double tm = now() - t;
+	double tm = bench_now() - t;
 	printf("%zu calls: pool %.1f ns, malloc %.1f ns per call, malloc/pool %.2f\n", nops,
 		tp / (double)nops * 1e9, tm / (double)nops * 1e9, tm / tp);
 	free(slots);

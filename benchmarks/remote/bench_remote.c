@@ -10,17 +10,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "mlops/mlops.h"
-
-static double now_s(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 #define CHECK(expr) do { int rc_ = (expr); if (rc_ != MLOPS_OK) { \
 	fprintf(stderr, "%s = %d: %s\n", #expr, rc_, mlops_errmsg()); exit(1); } } while (0)
@@ -45,12 +38,12 @@ static double libmlops_rate(const char *uri, long n, int rep)
 	CHECK(mlops_run_start(&r, s, exp, NULL));
 	snprintf(id, sizeof id, "%s", mlops_run_id(r));
 	CHECK(mlops_store_sync(s, 60000)); /* the run exists: time only the points */
-	t0 = now_s();
+	t0 = bench_now();
 	for (long i = 0; i < n; i++)
 		CHECK(mlops_run_log_metric_at(r, "loss", sin((double)i) * 1e3 + (double)i / 7.0, i, 1700000000000LL + i));
-	loop_s = now_s() - t0;
+	loop_s = bench_now() - t0;
 	CHECK(mlops_store_sync(s, 600000));
-	t1 = now_s();
+	t1 = bench_now();
 	CHECK(mlops_run_end(r, MLOPS_RUN_FINISHED));
 	CHECK(mlops_metric_history(&p, &got, s, id, "loss"));
 	if ((long)got != n) {

@@ -10,20 +10,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
+#include "bench.h"
 #include "mlops/mlops.h"
 
 #define CHECK(x) do { int rc_ = (x); if (rc_ < 0) { fprintf(stderr, "%s: %s\n", #x, mlops_errmsg()); exit(1); } } while (0)
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
-}
 
 static int cmp_double(const void *a, const void *b)
 {
@@ -48,7 +40,7 @@ static double call_cost(mlops_store *s, mlops_run *r, mlops_metric_key *k)
 	int64_t step = 0;
 
 	for (int round = 0; round < ROUNDS; round++) {
-		double t0 = now_s();
+		double t0 = bench_now();
 		if (k) {
 			for (int i = 0; i < BATCH; i++)
 				mlops_run_log(k, (double)i, step++);
@@ -56,7 +48,7 @@ static double call_cost(mlops_store *s, mlops_run *r, mlops_metric_key *k)
 			for (int i = 0; i < BATCH; i++)
 				mlops_run_log_metric(r, "train/loss", (double)i, step++);
 		}
-		v[round] = (now_s() - t0) * 1e9 / BATCH;
+		v[round] = (bench_now() - t0) * 1e9 / BATCH;
 		CHECK(mlops_store_flush(s));
 	}
 	return median(v, ROUNDS);
@@ -94,10 +86,10 @@ int main(int argc, char **argv)
 	o.durability = MLOPS_DURABILITY_SYNC;
 	CHECK(mlops_store_open(&s, db, &o));
 	CHECK(mlops_run_start(&r, s, "bench", "sync"));
-	double t0 = now_s();
+	double t0 = bench_now();
 	for (int i = 0; i < 2000; i++)
 		CHECK(mlops_run_log_metric(r, "loss", 1.0 / (i + 1), i));
-	ns_sync = (now_s() - t0) * 1e9 / 2000;
+	ns_sync = (bench_now() - t0) * 1e9 / 2000;
 	CHECK(mlops_run_end(r, MLOPS_RUN_FINISHED));
 	CHECK(mlops_store_close(s));
 
@@ -107,14 +99,14 @@ int main(int argc, char **argv)
 	CHECK(mlops_run_start(&r, s, "bench", "persist"));
 	CHECK(mlops_run_metric_key(&k, r, "loss"));
 	uint64_t x = 88172645463325252ull;
-	t0 = now_s();
+	t0 = bench_now();
 	for (int64_t i = 0; i < total; i++) {
 		x ^= x << 13; x ^= x >> 7; x ^= x << 17;
 		double noise = (double)(x >> 11) / 9007199254740992.0 - 0.5;
 		CHECK(mlops_run_log(k, 2.0 / sqrt((double)i + 1) + 0.01 * noise, i));
 	}
 	CHECK(mlops_store_flush(s));
-	persist_s = now_s() - t0;
+	persist_s = bench_now() - t0;
 	char id[33];
 	snprintf(id, sizeof id, "%s", mlops_run_id(r));
 	CHECK(mlops_run_end(r, MLOPS_RUN_FINISHED));
@@ -131,9 +123,9 @@ int main(int argc, char **argv)
 	snprintf(id, sizeof id, "%s", mlops_run_id(r));
 	CHECK(mlops_run_end(r, MLOPS_RUN_FINISHED));
 	for (int i = 0; i < 5; i++) {
-		t0 = now_s();
+		t0 = bench_now();
 		CHECK(mlops_metric_history(&p, &n, s, id, "m"));
-		hist[i] = (now_s() - t0) * 1e3;
+		hist[i] = (bench_now() - t0) * 1e3;
 		if (n != 1000000)
 			return 1;
 		mlops_free(p);

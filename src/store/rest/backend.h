@@ -131,6 +131,11 @@ int rest_before_read(mlops_store *s);
 json_t *rest_metric_json(const char *key, double value, int64_t step, int64_t ts);
 /* An int64 that MLflow may send as a number or a string. */
 int64_t rest_int64(const json_t *j);
+/*
+ * One page of an MLflow list call: sends req (and releases it) with *token as its page_token,
+ * then replaces *token by the next page's, NULL after the last. *resp: the answer, or NULL.
+ */
+int rest_page(json_t **resp, char **token, mlops_store *s, const char *method, const char *path, json_t *req);
 
 #define REST_TRACKING_OPS \
 	.tk_experiment_create = rest_tk_experiment_create, \

@@ -224,17 +224,13 @@ int rreg_model_list(char ***names, size_t *n, mlops_store *s, const char *prefix
 	if (prefix != NULL && prefix[0] != '\0' && (rc = filter_quote(&quoted, "model name prefix", prefix, "%")) < 0)
 		return rc;
 	while (rc == MLOPS_OK) {
-		json_t *req = json_pack("{s:i}", "max_results", 1000), *resp = NULL, *m;
+		json_t *req = json_pack("{s:i}", "max_results", 1000), *resp, *m;
 		if (quoted != NULL) {
 			char *f = mlops__sprintf("name LIKE %s", quoted);
 			json_object_set_new(req, "filter", json_string(f ? f : ""));
 			free(f);
 		}
-		if (token != NULL)
-			json_object_set_new(req, "page_token", json_string(token));
-		free(token);
-		token = NULL;
-		rc = call(s, "GET", RM "search", req, &resp);
+		rc = rest_page(&resp, &token, s, "GET", RM "search", req);
 		json_t *list = json_object_get(resp, "registered_models");
 		size_t i;
 		if (rc == MLOPS_OK && json_array_size(list) > 0) {
@@ -250,13 +246,11 @@ int rreg_model_list(char ***names, size_t *n, mlops_store *s, const char *prefix
 			else
 				rc = MLOPS_ENOMEM;
 		}
-		const char *t = json_string_value(json_object_get(resp, "next_page_token"));
-		if (rc == MLOPS_OK && t != NULL && t[0] != '\0')
-			token = mlops__strdup(t);
 		json_decref(resp);
 		if (token == NULL)
 			break;
 	}
+	free(token);
 	free(quoted);
 	if (rc < 0) {
 		for (size_t i = 0; i < cnt; i++)
@@ -418,22 +412,15 @@ static int latest_ready(mlops_model_version **out, mlops_store *s, const char *n
 		rc = MLOPS_ENOMEM;
 	free(quoted);
 	while (rc == MLOPS_OK && *out == NULL) {
-		json_t *req = json_pack("{s:s, s:i, s:s}", "filter", filter, "max_results", 200,
-			"order_by", "version_number DESC"), *resp = NULL, *mv;
-		if (token != NULL)
-			json_object_set_new(req, "page_token", json_string(token));
-		free(token);
-		token = NULL;
-		rc = call(s, "GET", MV "search", req, &resp);
+		json_t *resp, *mv;
+		rc = rest_page(&resp, &token, s, "GET", MV "search", json_pack("{s:s, s:i, s:s}", "filter", filter,
+			"max_results", 200, "order_by", "version_number DESC"));
 		size_t i;
 		json_array_foreach(json_object_get(resp, "model_versions"), i, mv) {
 			const char *st = tag_in(json_object_get(mv, "tags"), "mlops.status");
 			if (rc == MLOPS_OK && *out == NULL && status_of(st ? st : str_of(mv, "status")) == MLOPS_MODEL_VERSION_READY)
 				rc = version_of(out, s, mv);
 		}
-		const char *t = json_string_value(json_object_get(resp, "next_page_token"));
-		if (rc == MLOPS_OK && t != NULL && t[0] != '\0')
-			token = mlops__strdup(t);
 		json_decref(resp);
 		if (token == NULL)
 			break;

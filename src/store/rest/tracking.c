@@ -18,6 +18,24 @@ int64_t rest_int64(const json_t *j)
 	return t ? strtoll(t, NULL, 10) : (int64_t)json_integer_value(j);
 }
 
+int rest_page(json_t **resp, char **token, mlops_store *s, const char *method, const char *path, json_t *req)
+{
+	const char *t;
+	int rc;
+
+	if (*token != NULL)
+		json_object_set_new(req, "page_token", json_string(*token));
+	free(*token);
+	*token = NULL;
+	*resp = NULL;
+	rc = rest_call(rest_of(s)->http, method, path, req, resp);
+	json_decref(req);
+	t = json_string_value(json_object_get(*resp, "next_page_token"));
+	if (rc == MLOPS_OK && t != NULL && t[0] != '\0')
+		*token = mlops__strdup(t);
+	return rc;
+}
+
 static char *jdup(const json_t *j)
 {
 	const char *t = json_string_value(j);
@@ -68,15 +86,12 @@ static int txn_end(spool_txn *t)
 static int exec_text2(sdb *db, const char *sql, const char *a, const char *c)
 {
 	sqlite3_stmt *st = sdb_stmt(db, sql);
-	int rc;
 
 	if (st == NULL)
 		return mlops_errcode();
 	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, c, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? MLOPS_OK : sdb_error(db, rc, "write the spool");
+	return sdb_done(db, st, "write the spool");
 }
 
 static int spool_json(rest_backend *b, int kind, const char *run, const char *key, json_t *j, int64_t bits)
@@ -252,7 +267,6 @@ static int cmp_experiment(const void *a, const void *b)
 
 int rest_tk_experiment_list(tk_experiment **out, size_t *n, mlops_store *s)
 {
-	rest_backend *b = rest_of(s);
 	tk_experiment *v = NULL;
 	size_t cnt = 0;
 	char *token = NULL;
@@ -261,13 +275,9 @@ int rest_tk_experiment_list(tk_experiment **out, size_t *n, mlops_store *s)
 	*out = NULL;
 	*n = 0;
 	while (rc == MLOPS_OK) {
-		json_t *req = json_pack("{s:i, s:s}", "max_results", 1000, "view_type", "ACTIVE_ONLY"), *resp = NULL;
-		if (token != NULL)
-			json_object_set_new(req, "page_token", json_string(token));
-		free(token);
-		token = NULL;
-		rc = rest_call(b->http, "POST", "/api/2.0/mlflow/experiments/search", req, &resp);
-		json_decref(req);
+		json_t *resp;
+		rc = rest_page(&resp, &token, s, "POST", "/api/2.0/mlflow/experiments/search",
+			json_pack("{s:i, s:s}", "max_results", 1000, "view_type", "ACTIVE_ONLY"));
 		json_t *list = json_object_get(resp, "experiments"), *e;
 		size_t i;
 		if (rc == MLOPS_OK && json_array_size(list) > 0) {
@@ -281,13 +291,11 @@ int rest_tk_experiment_list(tk_experiment **out, size_t *n, mlops_store *s)
 			if (rc == MLOPS_OK && (rc = parse_experiment(&v[cnt], e)) == MLOPS_OK)
 				cnt++;
 		}
-		const char *t = json_string_value(json_object_get(resp, "next_page_token"));
-		if (rc == MLOPS_OK && t != NULL && t[0] != '\0')
-			token = mlops__strdup(t);
 		json_decref(resp);
 		if (token == NULL)
 			break;
 	}
+	free(token);
 	if (rc < 0) {
 		for (size_t i = 0; i < cnt; i++)
 			tk_experiment_clear(&v[i]);
@@ -597,15 +605,11 @@ int rest_tk_run_search(mlops_run_info ***out, size_t *n, mlops_store *s, const t
 	}
 	while (rc == MLOPS_OK && cnt < want && json_array_size(ids) > 0) {
 		size_t page = want - cnt < 1000 ? want - cnt : 1000;
-		json_t *q = json_pack("{s:O, s:s, s:I, s:o, s:s}", "experiment_ids", ids,
+		json_t *resp;
+		rc = rest_page(&resp, &token, s, "POST", "/api/2.0/mlflow/runs/search",
+			json_pack("{s:O, s:s, s:I, s:o, s:s}", "experiment_ids", ids,
 			"filter", req->filter ? req->filter : "", "max_results", (json_int_t)page,
-			"order_by", order_by(req), "run_view_type", "ACTIVE_ONLY"), *resp = NULL;
-		if (token != NULL)
-			json_object_set_new(q, "page_token", json_string(token));
-		free(token);
-		token = NULL;
-		rc = rest_call(b->http, "POST", "/api/2.0/mlflow/runs/search", q, &resp);
-		json_decref(q);
+			"order_by", order_by(req), "run_view_type", "ACTIVE_ONLY"));
 		json_t *runs = json_object_get(resp, "runs"), *r;
 		size_t i;
 		if (rc == MLOPS_OK && json_array_size(runs) > 0) {
@@ -619,9 +623,6 @@ int rest_tk_run_search(mlops_run_info ***out, size_t *n, mlops_store *s, const t
 			if (rc == MLOPS_OK && (rc = parse_run(&v[cnt], b, r)) == MLOPS_OK)
 				cnt++;
 		}
-		const char *t = json_string_value(json_object_get(resp, "next_page_token"));
-		if (rc == MLOPS_OK && t != NULL && t[0] != '\0')
-			token = mlops__strdup(t);
 		json_decref(resp);
 		if (token == NULL)
 			break;
@@ -705,7 +706,6 @@ int rest_tk_log_batch(mlops_store *s, const char *run_id, const tk_kv *params, s
 int rest_tk_metric_history(mlops_metric_point **out, size_t *n, mlops_store *s,
 	const char *run_id, const char *key)
 {
-	rest_backend *b = rest_of(s);
 	mlops_metric_point *v = NULL;
 	size_t cnt = 0;
 	char *server = NULL, *token = NULL;
@@ -716,14 +716,9 @@ int rest_tk_metric_history(mlops_metric_point **out, size_t *n, mlops_store *s,
 	if (rc == MLOPS_OK)
 		rc = rest_run_server_id(&server, s, run_id);
 	while (rc == MLOPS_OK) {
-		json_t *req = json_pack("{s:s, s:s, s:i}", "run_id", server, "metric_key", key,
-			"max_results", 25000), *resp = NULL;
-		if (token != NULL)
-			json_object_set_new(req, "page_token", json_string(token));
-		free(token);
-		token = NULL;
-		rc = rest_call(b->http, "GET", "/api/2.0/mlflow/metrics/get-history", req, &resp);
-		json_decref(req);
+		json_t *resp;
+		rc = rest_page(&resp, &token, s, "GET", "/api/2.0/mlflow/metrics/get-history",
+			json_pack("{s:s, s:s, s:i}", "run_id", server, "metric_key", key, "max_results", 25000));
 		json_t *list = json_object_get(resp, "metrics"), *e;
 		size_t i;
 		if (rc == MLOPS_OK && json_array_size(list) > 0) {
@@ -741,9 +736,6 @@ int rest_tk_metric_history(mlops_metric_point **out, size_t *n, mlops_store *s,
 			v[cnt].timestamp_ms = rest_int64(json_object_get(e, "timestamp"));
 			cnt++;
 		}
-		const char *t = json_string_value(json_object_get(resp, "next_page_token"));
-		if (rc == MLOPS_OK && t != NULL && t[0] != '\0')
-			token = mlops__strdup(t);
 		json_decref(resp);
 		if (token == NULL)
 			break;

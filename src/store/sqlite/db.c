@@ -188,16 +188,92 @@ void sdb_close(sdb *db)
 	free(db);
 }
 
+sqlite3_stmt *sdb_lock_stmt(sdb *db, const char *sql)
+{
+	sqlite3_stmt *st;
+
+	pthread_mutex_lock(&db->lock);
+	if ((st = sdb_stmt(db, sql)) == NULL)
+		pthread_mutex_unlock(&db->lock);
+	return st;
+}
+
+int sdb_done(sdb *db, sqlite3_stmt *st, const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? MLOPS_OK : sdb_error(db, rc, what);
+}
+
+char *sdb_col_dup(sqlite3_stmt *st, int i)
+{
+	const char *t = (const char *)sqlite3_column_text(st, i);
+
+	return t ? mlops__strdup(t) : NULL;
+}
+
+int sdb_one(sdb *db, sqlite3_stmt *st, int (*read)(void *item, sqlite3_stmt *st), void *item,
+	const char *what)
+{
+	int rc = sqlite3_step(st);
+
+	if (rc == SQLITE_ROW)
+		rc = read(item, st);
+	else
+		rc = rc == SQLITE_DONE ? SDB_NO_ROW : sdb_error(db, rc, what);
+	sqlite3_reset(st);
+	return rc;
+}
+
+int sdb_read_text(void *item, sqlite3_stmt *st)
+{
+	return mlops__strdup_opt(item, (const char *)sqlite3_column_text(st, 0));
+}
+
+int sdb_collect(void **out, size_t *n, sdb *db, sqlite3_stmt *st, size_t size,
+	int (*read)(void *item, sqlite3_stmt *st), void (*clear)(void *item), const char *what)
+{
+	char *v = NULL;
+	size_t cnt = 0, cap = 0;
+	int rc = MLOPS_OK;
+
+	*out = NULL;
+	*n = 0;
+	while (rc == MLOPS_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (cnt == cap) {
+			char *nv = mlops__realloc(v, (cap = cap ? 2 * cap : 8) * size);
+			if (nv == NULL) {
+				rc = MLOPS_ENOMEM;
+				break;
+			}
+			v = nv;
+		}
+		memset(v + cnt * size, 0, size);
+		rc = read(v + cnt++ * size, st);
+	}
+	if (rc == SQLITE_DONE)
+		rc = MLOPS_OK;
+	else if (rc > 0)
+		rc = sdb_error(db, rc, what);
+	sqlite3_reset(st);
+	if (rc < 0) {
+		/* The item whose read failed is counted too: clear sees what it managed to fill. */
+		for (size_t i = 0; clear != NULL && i < cnt; i++)
+			clear(v + i * size);
+		free(v);
+		return rc;
+	}
+	*out = v;
+	*n = cnt;
+	return MLOPS_OK;
+}
+
 static int step_once(sdb *db, const char *sql, const char *what)
 {
 	sqlite3_stmt *st = sdb_stmt(db, sql);
-	int rc;
 
-	if (st == NULL)
-		return mlops_errcode();
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? MLOPS_OK : sdb_error(db, rc, what);
+	return st ? sdb_done(db, st, what) : mlops_errcode();
 }
 
 int sdb_begin(sdb *db)

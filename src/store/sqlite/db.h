@@ -30,6 +30,37 @@ void sdb_close(sdb *db);
  */
 sqlite3_stmt *sdb_stmt(sdb *db, const char *sql);
 
+/*
+ * Locks db and returns the prepared statement for sql (as sdb_stmt); on failure NULL, with the
+ * lock released again and the error set. The caller unlocks after using the statement.
+ */
+sqlite3_stmt *sdb_lock_stmt(sdb *db, const char *sql);
+
+/* Steps st (bound, returning no rows) to SQLITE_DONE and resets it; the error names what. */
+int sdb_done(sdb *db, sqlite3_stmt *st, const char *what);
+
+/* A heap copy of text column i; NULL for an SQL NULL or when out of memory. */
+char *sdb_col_dup(sqlite3_stmt *st, int i);
+
+/*
+ * Steps st (bound) for its first row and hands that row to read with item. Returns what read
+ * returns, SDB_NO_ROW (positive) when there is no row, or the SQLite error naming what. Resets st.
+ */
+#define SDB_NO_ROW 1
+int sdb_one(sdb *db, sqlite3_stmt *st, int (*read)(void *item, sqlite3_stmt *st), void *item,
+	const char *what);
+
+/* A read for sdb_one: text column 0 into the char * at item (NULL stays NULL). */
+int sdb_read_text(void *item, sqlite3_stmt *st);
+
+/*
+ * Steps st to the end and collects its rows into one array of size-byte items, each zeroed and
+ * filled by read. On failure the items read so far are passed to clear (when not NULL) and
+ * freed, *out is NULL and *n is 0; the SQLite error names what. Resets st either way.
+ */
+int sdb_collect(void **out, size_t *n, sdb *db, sqlite3_stmt *st, size_t size,
+	int (*read)(void *item, sqlite3_stmt *st), void (*clear)(void *item), const char *what);
+
 /* Runs one or more statements with no results (DDL, PRAGMA writes). */
 int sdb_exec(sdb *db, const char *sql);
 

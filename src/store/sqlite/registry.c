@@ -26,7 +26,7 @@ int sreg_end(sqlite_backend *b, int rc)
 {
 	if (rc == MLOPS_OK) {
 		sqlite3_stmt *st = sdb_stmt(b->db, "UPDATE rg_state SET generation = generation + 1 WHERE id = 1");
-		rc = st ? sreg_done(b->db, st, "bump the registry generation") : mlops_errcode();
+		rc = st ? sdb_done(b->db, st, "bump the registry generation") : mlops_errcode();
 	}
 	if (rc == MLOPS_OK)
 		rc = sdb_commit(b->db);
@@ -34,14 +34,6 @@ int sreg_end(sqlite_backend *b, int rc)
 		sdb_rollback(b->db);
 	pthread_mutex_unlock(&b->db->lock);
 	return rc;
-}
-
-int sreg_done(sdb *db, sqlite3_stmt *st, const char *what)
-{
-	int rc = sqlite3_step(st);
-
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? MLOPS_OK : sdb_error(db, rc, what);
 }
 
 void sreg_bind_text(sqlite3_stmt *st, int i, const char *s)
@@ -88,7 +80,7 @@ int sreg_audit(sdb *db, const reg_change *c, int64_t model_id, const char *model
 	sqlite3_bind_text(st, 7, from ? from : "", -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 8, to ? to : "", -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 9, c->reason ? c->reason : "", -1, SQLITE_STATIC);
-	return sreg_done(db, st, "append to the registry audit trail");
+	return sdb_done(db, st, "append to the registry audit trail");
 }
 
 static size_t col_len(sqlite3_stmt *st, int i)
@@ -159,7 +151,7 @@ int sreg_model_create(mlops_store *s, const char *name, const char *description,
 		sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 		sreg_bind_text(st, 2, description);
 		sqlite3_bind_int64(st, 3, now);
-		rc = sreg_done(b->db, st, "create a registered model");
+		rc = sdb_done(b->db, st, "create a registered model");
 		if (rc == MLOPS_EEXISTS)
 			rc = mlops__error(MLOPS_EEXISTS, "registered model '%s' already exists", name);
 	}
@@ -176,13 +168,10 @@ int sreg_model_get(struct mlops_model **out, mlops_store *s, const char *name)
 	sqlite3_stmt *st;
 	int rc;
 
-	pthread_mutex_lock(&b->db->lock);
-	st = sdb_stmt(b->db, "SELECT name, description, created_ms, updated_ms, last_version "
+	st = sdb_lock_stmt(b->db, "SELECT name, description, created_ms, updated_ms, last_version "
 		"FROM rg_models WHERE name = ?1");
-	if (st == NULL) {
-		pthread_mutex_unlock(&b->db->lock);
+	if (st == NULL)
 		return mlops_errcode();
-	}
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
@@ -215,13 +204,10 @@ int sreg_model_list(char ***names, size_t *n, mlops_store *s, const char *prefix
 	sqlite3_stmt *st;
 	int rc;
 
-	pthread_mutex_lock(&b->db->lock);
-	st = sdb_stmt(b->db, "SELECT name FROM rg_models "
+	st = sdb_lock_stmt(b->db, "SELECT name FROM rg_models "
 		"WHERE ?1 = '' OR substr(name, 1, length(?1)) = ?1 ORDER BY name");
-	if (st == NULL) {
-		pthread_mutex_unlock(&b->db->lock);
+	if (st == NULL)
 		return mlops_errcode();
-	}
 	sqlite3_bind_text(st, 1, prefix ? prefix : "", -1, SQLITE_STATIC);
 	/* First the names into one text area (offsets), then one block: pointers + text. */
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -282,7 +268,7 @@ int sreg_model_rename(mlops_store *s, const char *name, const char *new_name, co
 		sqlite3_bind_text(st, 1, new_name, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 2, mlops__now_ms());
 		sqlite3_bind_int64(st, 3, id);
-		rc = sreg_done(b->db, st, "rename a registered model");
+		rc = sdb_done(b->db, st, "rename a registered model");
 		if (rc == MLOPS_EEXISTS)
 			rc = mlops__error(MLOPS_EEXISTS, "cannot rename '%s': registered model '%s' already exists",
 				name, new_name);
@@ -318,7 +304,7 @@ int sreg_model_set_description(mlops_store *s, const char *name, const char *des
 			sreg_bind_text(st, 1, description);
 			sqlite3_bind_int64(st, 2, mlops__now_ms());
 			sqlite3_bind_int64(st, 3, id);
-			rc = sreg_done(b->db, st, "update a registered model");
+			rc = sdb_done(b->db, st, "update a registered model");
 		}
 	}
 	if (rc == MLOPS_OK)
@@ -341,7 +327,7 @@ int sreg_model_delete(mlops_store *s, const char *name, const reg_change *c)
 		rc = mlops_errcode();
 	if (rc == MLOPS_OK) {
 		sqlite3_bind_int64(st, 1, id);
-		rc = sreg_done(b->db, st, "delete a registered model");
+		rc = sdb_done(b->db, st, "delete a registered model");
 	}
 	if (rc == MLOPS_OK)
 		rc = sreg_audit(b->db, c, id, name, "model.delete", "", name, "");
@@ -430,7 +416,7 @@ int sreg_tag_set(mlops_store *s, const char *name, int64_t version, const char *
 			sqlite3_bind_text(st, 3, key, -1, SQLITE_STATIC);
 			if (value)
 				sqlite3_bind_text(st, 4, value, -1, SQLITE_STATIC);
-			rc = sreg_done(b->db, st, "set a tag");
+			rc = sdb_done(b->db, st, "set a tag");
 		}
 	}
 	if (rc == MLOPS_OK) {
@@ -507,7 +493,7 @@ int sreg_version_create(int64_t *version, mlops_store *s, const reg_new_version 
 			sqlite3_bind_int64(st, 8, v->size);
 		sreg_bind_text(st, 9, v->sha256);
 		sreg_bind_text(st, 10, v->description);
-		rc = sreg_done(b->db, st, "create a model version");
+		rc = sdb_done(b->db, st, "create a model version");
 	}
 	if (rc == MLOPS_OK) {
 		snprintf(target, sizeof target, "%" PRId64, number);
@@ -526,16 +512,13 @@ int sreg_version_get(mlops_model_version **out, mlops_store *s, const char *name
 	int rc;
 
 	*out = NULL;
-	pthread_mutex_lock(&b->db->lock);
-	st = sdb_stmt(b->db, version > 0
+	st = sdb_lock_stmt(b->db, version > 0
 		? "SELECT " SREG_VERSION_COLUMNS " FROM rg_models m JOIN rg_versions v ON v.model_id = m.id "
 		  "WHERE m.name = ?1 AND v.version = ?2"
 		: "SELECT " SREG_VERSION_COLUMNS " FROM rg_models m JOIN rg_versions v ON v.model_id = m.id "
 		  "WHERE m.name = ?1 AND v.status = 1 ORDER BY v.version DESC LIMIT 1");
-	if (st == NULL) {
-		pthread_mutex_unlock(&b->db->lock);
+	if (st == NULL)
 		return mlops_errcode();
-	}
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	if (version > 0)
 		sqlite3_bind_int64(st, 2, version);
@@ -616,7 +599,7 @@ int sreg_version_update(mlops_store *s, const char *name, int64_t version, int f
 		sqlite3_bind_int64(st, 4, mlops__now_ms());
 		if (field == REG_VERSION_VALIDATION)
 			sqlite3_bind_text(st, 5, c->actor, -1, SQLITE_STATIC);
-		rc = sreg_done(b->db, st, "update a model version");
+		rc = sdb_done(b->db, st, "update a model version");
 	}
 	if (rc == MLOPS_OK) {
 		snprintf(target, sizeof target, "%" PRId64 ":%s", version, field_column[field]);
@@ -664,7 +647,7 @@ int sreg_version_delete(mlops_store *s, const char *name, int64_t version, const
 			return sreg_end(b, mlops_errcode());
 		sqlite3_bind_int64(st, 1, id);
 		sqlite3_bind_int64(st, 2, version);
-		rc = sreg_done(b->db, st, "delete a model version");
+		rc = sdb_done(b->db, st, "delete a model version");
 	}
 	if (rc == MLOPS_OK) {
 		snprintf(target, sizeof target, "%" PRId64, version);

@@ -18,8 +18,6 @@ int sreg_model_id(sdb *db, const char *name, int64_t *id);
 /* Appends an audit entry (inside the caller's transaction). NULL strings are stored as "". */
 int sreg_audit(sdb *db, const reg_change *c, int64_t model_id, const char *model, const char *action,
 	const char *target, const char *from, const char *to);
-/* Steps st to SQLITE_DONE and resets it; the error names what. */
-int sreg_done(sdb *db, sqlite3_stmt *st, const char *what);
 /* Binds s, or NULL when s is NULL. */
 void sreg_bind_text(sqlite3_stmt *st, int i, const char *s);
 /* A version from a row of SREG_VERSION_COLUMNS; NULL (ENOMEM recorded) on failure. */

@@ -71,7 +71,7 @@ static int run(sdb *db, const char *sql, int64_t id, const char *alias, int64_t 
 	if (a)
 		sqlite3_bind_int64(st, 3, a);
 	sqlite3_bind_int64(st, 4, b);
-	return sreg_done(db, st, what);
+	return sdb_done(db, st, what);
 }
 
 #define SQL_POINT "INSERT INTO rg_aliases(model_id, alias, version, protected) VALUES (?1, ?2, ?3, ?4) " \
@@ -207,15 +207,12 @@ int sreg_alias_get(mlops_model_version **out, mlops_store *s, const char *name, 
 	int rc;
 
 	*out = NULL;
-	pthread_mutex_lock(&b->db->lock);
-	st = sdb_stmt(b->db, "SELECT " SREG_VERSION_COLUMNS " FROM rg_models m "
+	st = sdb_lock_stmt(b->db, "SELECT " SREG_VERSION_COLUMNS " FROM rg_models m "
 		"JOIN rg_aliases a ON a.model_id = m.id "
 		"JOIN rg_versions v ON v.model_id = m.id AND v.version = a.version "
 		"WHERE m.name = ?1 AND a.alias = ?2");
-	if (st == NULL) {
-		pthread_mutex_unlock(&b->db->lock);
+	if (st == NULL)
 		return mlops_errcode();
-	}
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, alias, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
@@ -349,7 +346,7 @@ int sreg_card_set(mlops_store *s, const char *name, int64_t version, int section
 			sqlite3_bind_text(st, 4, key, -1, SQLITE_STATIC);
 			if (value)
 				sqlite3_bind_text(st, 5, value, -1, SQLITE_STATIC);
-			rc = sreg_done(b->db, st, "write a model card");
+			rc = sdb_done(b->db, st, "write a model card");
 		}
 	}
 	if (rc == MLOPS_OK) {
@@ -360,12 +357,29 @@ int sreg_card_set(mlops_store *s, const char *name, int64_t version, int section
 	return sreg_end(b, rc);
 }
 
+static int read_card_row(void *item, sqlite3_stmt *st)
+{
+	reg_card_row *r = item;
+
+	r->section = (reg_card_section)sqlite3_column_int(st, 0);
+	r->key = mlops__strdup((const char *)sqlite3_column_text(st, 1));
+	r->value = mlops__strdup((const char *)sqlite3_column_text(st, 2));
+	return r->key && r->value ? MLOPS_OK : MLOPS_ENOMEM;
+}
+
+static void clear_card_row(void *item)
+{
+	reg_card_row *r = item;
+
+	free(r->key);
+	free(r->value);
+}
+
 int sreg_card_get(reg_card_row **rows, size_t *n, mlops_store *s, const char *name, int64_t version)
 {
 	sqlite_backend *b = sqlite_of(s);
-	reg_card_row *out = NULL;
 	sqlite3_stmt *st = NULL;
-	size_t count = 0, cap = 0;
+	void *v = NULL;
 	int64_t id = 0;
 	int rc;
 
@@ -379,43 +393,13 @@ int sreg_card_get(reg_card_row **rows, size_t *n, mlops_store *s, const char *na
 			"WHERE model_id = ?1 AND version = ?2 ORDER BY section, key")) == NULL)
 		rc = mlops_errcode();
 	if (rc == MLOPS_OK) {
-		int step;
 		sqlite3_bind_int64(st, 1, id);
 		sqlite3_bind_int64(st, 2, version);
-		while ((step = sqlite3_step(st)) == SQLITE_ROW) {
-			if (count == cap) {
-				reg_card_row *r = mlops__realloc(out, (cap = cap ? 2 * cap : 16) * sizeof *r);
-				if (r == NULL) {
-					rc = MLOPS_ENOMEM;
-					break;
-				}
-				out = r;
-			}
-			out[count].section = (reg_card_section)sqlite3_column_int(st, 0);
-			out[count].key = mlops__strdup((const char *)sqlite3_column_text(st, 1));
-			out[count].value = mlops__strdup((const char *)sqlite3_column_text(st, 2));
-			count++;
-			if (out[count - 1].key == NULL || out[count - 1].value == NULL) {
-				rc = MLOPS_ENOMEM;
-				break;
-			}
-		}
-		if (rc == MLOPS_OK && step != SQLITE_DONE)
-			rc = sdb_error(b->db, step, "read a model card");
-		sqlite3_reset(st);
+		rc = sdb_collect(&v, n, b->db, st, sizeof **rows, read_card_row, clear_card_row, "read a model card");
 	}
 	pthread_mutex_unlock(&b->db->lock);
-	if (rc < 0) {
-		for (size_t i = 0; i < count; i++) {
-			free(out[i].key);
-			free(out[i].value);
-		}
-		free(out);
-		return rc;
-	}
-	*rows = out;
-	*n = count;
-	return MLOPS_OK;
+	*rows = v;
+	return rc;
 }
 
 /* ---- the audit trail ---- */

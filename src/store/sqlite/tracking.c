@@ -21,27 +21,29 @@ static void unlock_db(sdb *db)
 	pthread_mutex_unlock(&db->lock);
 }
 
-static char *col_dup(sqlite3_stmt *st, int i)
+/* Steps a write that needs a row of parent (a run, an experiment): a missing one is ENOTFOUND naming it. */
+static int write_child(sdb *db, sqlite3_stmt *st, const char *parent, const char *id, const char *what)
 {
-	const char *t = (const char *)sqlite3_column_text(st, i);
+	int rc = sqlite3_step(st);
 
-	return t ? mlops__strdup(t) : NULL;
+	sqlite3_reset(st);
+	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+		return mlops__error(MLOPS_ENOTFOUND, "%s %s does not exist", parent, id);
+	return rc == SQLITE_DONE ? MLOPS_OK : sdb_error(db, rc, what);
 }
 
 /* ---- experiments ---- */
 
 int sqlite_tk_experiment_create(char **id_out, mlops_store *s, const char *name, const char *artifact_location)
 {
-	sdb *db = lock_db(s);
-	sqlite3_stmt *st = sdb_stmt(db, "INSERT INTO tk_experiments(name, artifact_location, creation_time) "
+	sdb *db = sqlite_of(s)->db;
+	sqlite3_stmt *st = sdb_lock_stmt(db, "INSERT INTO tk_experiments(name, artifact_location, creation_time) "
 		"VALUES (?1, ?2, CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)) RETURNING experiment_id");
 	int rc;
 
 	*id_out = NULL;
-	if (st == NULL) {
-		unlock_db(db);
+	if (st == NULL)
 		return mlops_errcode();
-	}
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, artifact_location, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
@@ -64,37 +66,37 @@ int sqlite_tk_experiment_create(char **id_out, mlops_store *s, const char *name,
 	return rc;
 }
 
-static int read_experiment(tk_experiment *e, sqlite3_stmt *st)
+static int read_experiment(void *item, sqlite3_stmt *st)
 {
+	tk_experiment *e = item;
+
 	e->id = mlops__sprintf("%lld", (long long)sqlite3_column_int64(st, 0));
-	e->name = col_dup(st, 1);
-	e->artifact_location = col_dup(st, 2);
+	e->name = sdb_col_dup(st, 1);
+	e->artifact_location = sdb_col_dup(st, 2);
 	return e->id && e->name ? MLOPS_OK : MLOPS_ENOMEM;
+}
+
+static void clear_experiment(void *e)
+{
+	tk_experiment_clear(e);
 }
 
 int sqlite_tk_experiment_get(tk_experiment *out, mlops_store *s, const char *id, const char *name)
 {
-	sdb *db = lock_db(s);
-	sqlite3_stmt *st = sdb_stmt(db, "SELECT experiment_id, name, artifact_location FROM tk_experiments "
+	sdb *db = sqlite_of(s)->db;
+	sqlite3_stmt *st = sdb_lock_stmt(db, "SELECT experiment_id, name, artifact_location FROM tk_experiments "
 		"WHERE experiment_id = ?1 OR name = ?2");
 	int rc;
 
 	memset(out, 0, sizeof *out);
-	if (st == NULL) {
-		unlock_db(db);
+	if (st == NULL)
 		return mlops_errcode();
-	}
 	if (id != NULL)
 		sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		rc = read_experiment(out, st);
-	else if (rc == SQLITE_DONE)
+	rc = sdb_one(db, st, read_experiment, out, "read experiment");
+	if (rc == SDB_NO_ROW)
 		rc = mlops__error(MLOPS_ENOTFOUND, "no experiment %s '%s'", id ? "with id" : "named", id ? id : name);
-	else
-		rc = sdb_error(db, rc, "read experiment");
-	sqlite3_reset(st);
 	unlock_db(db);
 	if (rc < 0)
 		tk_experiment_clear(out);
@@ -103,47 +105,20 @@ int sqlite_tk_experiment_get(tk_experiment *out, mlops_store *s, const char *id,
 
 int sqlite_tk_experiment_list(tk_experiment **out, size_t *n, mlops_store *s)
 {
-	sdb *db = lock_db(s);
-	sqlite3_stmt *st = sdb_stmt(db, "SELECT experiment_id, name, artifact_location FROM tk_experiments "
+	sdb *db = sqlite_of(s)->db;
+	sqlite3_stmt *st = sdb_lock_stmt(db, "SELECT experiment_id, name, artifact_location FROM tk_experiments "
 		"ORDER BY experiment_id");
-	tk_experiment *v = NULL;
-	size_t cnt = 0, cap = 0;
-	int rc = MLOPS_OK;
+	void *v;
+	int rc;
 
 	*out = NULL;
 	*n = 0;
-	if (st == NULL) {
-		unlock_db(db);
+	if (st == NULL)
 		return mlops_errcode();
-	}
-	while (rc == MLOPS_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		rc = MLOPS_OK;
-		if (cnt == cap) {
-			tk_experiment *nv = mlops__realloc(v, (cap = cap ? 2 * cap : 8) * sizeof *v);
-			if (nv == NULL) {
-				rc = MLOPS_ENOMEM;
-				break;
-			}
-			v = nv;
-		}
-		memset(&v[cnt], 0, sizeof v[cnt]);
-		rc = read_experiment(&v[cnt++], st);
-	}
-	if (rc == SQLITE_DONE)
-		rc = MLOPS_OK;
-	else if (rc > 0)
-		rc = sdb_error(db, rc, "list experiments");
-	sqlite3_reset(st);
+	rc = sdb_collect(&v, n, db, st, sizeof **out, read_experiment, clear_experiment, "list experiments");
 	unlock_db(db);
-	if (rc < 0) {
-		for (size_t i = 0; i < cnt; i++)
-			tk_experiment_clear(&v[i]);
-		free(v);
-		return rc;
-	}
 	*out = v;
-	*n = cnt;
-	return MLOPS_OK;
+	return rc;
 }
 
 /* ---- runs ---- */
@@ -159,12 +134,8 @@ static int put_tags(sdb *db, const char *run_id, const tk_kv *tags, size_t n)
 		sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 2, tags[i].key, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 3, tags[i].value, -1, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-		sqlite3_reset(st);
-		if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
-			return mlops__error(MLOPS_ENOTFOUND, "run %s does not exist", run_id);
-		if (rc != SQLITE_DONE)
-			return sdb_error(db, rc, "set tag");
+		if ((rc = write_child(db, st, "run", run_id, "set tag")) < 0)
+			return rc;
 	}
 	return MLOPS_OK;
 }
@@ -186,12 +157,7 @@ int sqlite_tk_run_create(mlops_store *s, const tk_run_create *req)
 		sqlite3_bind_int64(st, 5, req->start_time_ms);
 		sqlite3_bind_text(st, 6, req->parent_run_id, -1, SQLITE_STATIC);
 		sqlite3_bind_text(st, 7, req->artifact_uri, -1, SQLITE_STATIC);
-		rc = sqlite3_step(st);
-		sqlite3_reset(st);
-		if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
-			rc = mlops__error(MLOPS_ENOTFOUND, "experiment %s does not exist", req->experiment_id);
-		else
-			rc = rc == SQLITE_DONE ? MLOPS_OK : sdb_error(db, rc, "create run");
+		rc = write_child(db, st, "experiment", req->experiment_id, "create run");
 	}
 	if (rc == MLOPS_OK)
 		rc = put_tags(db, req->run_id, req->tags, req->n_tags);
@@ -214,14 +180,12 @@ static int changes_or_notfound(sdb *db, int rc, const char *run_id, const char *
 
 int sqlite_tk_run_update(mlops_store *s, const char *run_id, const char *status, int64_t end_time_ms)
 {
-	sdb *db = lock_db(s);
-	sqlite3_stmt *st = sdb_stmt(db, "UPDATE tk_runs SET status = ?2, end_time = ?3 WHERE run_id = ?1");
+	sdb *db = sqlite_of(s)->db;
+	sqlite3_stmt *st = sdb_lock_stmt(db, "UPDATE tk_runs SET status = ?2, end_time = ?3 WHERE run_id = ?1");
 	int rc;
 
-	if (st == NULL) {
-		unlock_db(db);
+	if (st == NULL)
 		return mlops_errcode();
-	}
 	sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, status, -1, SQLITE_STATIC);
 	if (end_time_ms != 0)
@@ -234,14 +198,12 @@ int sqlite_tk_run_update(mlops_store *s, const char *run_id, const char *status,
 
 int sqlite_tk_run_set_deleted(mlops_store *s, const char *run_id, int deleted)
 {
-	sdb *db = lock_db(s);
-	sqlite3_stmt *st = sdb_stmt(db, "UPDATE tk_runs SET deleted = ?2 WHERE run_id = ?1");
+	sdb *db = sqlite_of(s)->db;
+	sqlite3_stmt *st = sdb_lock_stmt(db, "UPDATE tk_runs SET deleted = ?2 WHERE run_id = ?1");
 	int rc;
 
-	if (st == NULL) {
-		unlock_db(db);
+	if (st == NULL)
 		return mlops_errcode();
-	}
 	sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 2, deleted != 0);
 	rc = changes_or_notfound(db, sqlite3_step(st), run_id, deleted ? "delete run" : "restore run");
@@ -250,75 +212,84 @@ int sqlite_tk_run_set_deleted(mlops_store *s, const char *run_id, int deleted)
 	return rc;
 }
 
+static int read_kv_row(void *item, sqlite3_stmt *st)
+{
+	tk_kv *kv = item;
+
+	kv->key = sdb_col_dup(st, 0);
+	kv->value = sdb_col_dup(st, 1);
+	return kv->value ? MLOPS_OK : MLOPS_ENOMEM;
+}
+
+static void clear_kv(void *item)
+{
+	tk_kv *kv = item;
+
+	free(kv->key);
+	free(kv->value);
+}
+
 static int read_kv(tk_kv **out, size_t *n, sdb *db, const char *sql, const char *run_id)
 {
 	sqlite3_stmt *st = sdb_stmt(db, sql);
-	tk_kv *v = NULL;
-	size_t cnt = 0, cap = 0;
-	int rc = MLOPS_OK;
+	void *v;
+	int rc;
 
 	if (st == NULL)
 		return mlops_errcode();
 	sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (cnt == cap) {
-			tk_kv *nv = mlops__realloc(v, (cap = cap ? 2 * cap : 8) * sizeof *v);
-			if (nv == NULL) {
-				rc = MLOPS_ENOMEM;
-				break;
-			}
-			v = nv;
-		}
-		v[cnt].key = col_dup(st, 0);
-		v[cnt].value = col_dup(st, 1);
-		if (v[cnt++].value == NULL) {
-			rc = MLOPS_ENOMEM;
-			break;
-		}
-	}
-	sqlite3_reset(st);
-	if (rc != SQLITE_DONE) {
-		tk_kv_free(v, cnt);
-		return rc < 0 ? rc : sdb_error(db, rc, "read run");
-	}
+	rc = sdb_collect(&v, n, db, st, sizeof **out, read_kv_row, clear_kv, "read run");
 	*out = v;
-	*n = cnt;
-	return MLOPS_OK;
+	return rc;
+}
+
+static int read_latest_row(void *item, sqlite3_stmt *st)
+{
+	tk_latest *m = item;
+	int64_t bits = sqlite3_column_int64(st, 1);
+
+	memcpy(&m->point.value, &bits, sizeof bits);
+	m->point.step = sqlite3_column_int64(st, 2);
+	m->point.timestamp_ms = sqlite3_column_int64(st, 3);
+	return (m->key = sdb_col_dup(st, 0)) ? MLOPS_OK : MLOPS_ENOMEM;
+}
+
+static void clear_latest(void *item)
+{
+	free(((tk_latest *)item)->key);
 }
 
 static int read_latest(mlops_run_info *ri, sdb *db)
 {
 	sqlite3_stmt *st = sdb_stmt(db, "SELECT key, last_bits, last_step, last_time FROM tk_series "
 		"WHERE run_id = ?1 AND last_step IS NOT NULL ORDER BY key");
-	size_t cap = 0;
+	void *v;
 	int rc;
 
 	if (st == NULL)
 		return mlops_errcode();
 	sqlite3_bind_text(st, 1, ri->run_id, -1, SQLITE_STATIC);
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t bits = sqlite3_column_int64(st, 1);
-		tk_latest *m;
-		if (ri->n_metrics == cap) {
-			tk_latest *nv = mlops__realloc(ri->metrics, (cap = cap ? 2 * cap : 8) * sizeof *nv);
-			if (nv == NULL) {
-				rc = MLOPS_ENOMEM;
-				break;
-			}
-			ri->metrics = nv;
-		}
-		m = &ri->metrics[ri->n_metrics];
-		memcpy(&m->point.value, &bits, sizeof bits);
-		m->point.step = sqlite3_column_int64(st, 2);
-		m->point.timestamp_ms = sqlite3_column_int64(st, 3);
-		if ((m->key = col_dup(st, 0)) == NULL) {
-			rc = MLOPS_ENOMEM;
-			break;
-		}
-		ri->n_metrics++;
-	}
-	sqlite3_reset(st);
-	return rc == SQLITE_DONE ? MLOPS_OK : rc < 0 ? rc : sdb_error(db, rc, "read latest metrics");
+	rc = sdb_collect(&v, &ri->n_metrics, db, st, sizeof *ri->metrics, read_latest_row, clear_latest,
+		"read latest metrics");
+	ri->metrics = v;
+	return rc;
+}
+
+static int read_run_row(void *item, sqlite3_stmt *st)
+{
+	mlops_run_info *ri = item;
+
+	ri->run_id = sdb_col_dup(st, 0);
+	ri->experiment_id = sdb_col_dup(st, 1);
+	ri->name = sdb_col_dup(st, 2);
+	ri->user = sdb_col_dup(st, 3);
+	ri->parent_run_id = sdb_col_dup(st, 4);
+	ri->artifact_uri = sdb_col_dup(st, 5);
+	ri->status = sdb_col_dup(st, 6);
+	ri->deleted = sqlite3_column_int(st, 7);
+	ri->start_time_ms = sqlite3_column_int64(st, 8);
+	ri->end_time_ms = sqlite3_column_int64(st, 9);
+	return ri->run_id && ri->experiment_id && ri->name && ri->status ? MLOPS_OK : MLOPS_ENOMEM;
 }
 
 int sqlite_tk_read_run(mlops_run_info **out, sdb *db, const char *run_id)
@@ -334,25 +305,9 @@ int sqlite_tk_read_run(mlops_run_info **out, sdb *db, const char *run_id)
 	if ((ri = mlops__calloc(1, sizeof *ri)) == NULL)
 		return MLOPS_ENOMEM;
 	sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW) {
-		ri->run_id = col_dup(st, 0);
-		ri->experiment_id = col_dup(st, 1);
-		ri->name = col_dup(st, 2);
-		ri->user = col_dup(st, 3);
-		ri->parent_run_id = col_dup(st, 4);
-		ri->artifact_uri = col_dup(st, 5);
-		ri->status = col_dup(st, 6);
-		ri->deleted = sqlite3_column_int(st, 7);
-		ri->start_time_ms = sqlite3_column_int64(st, 8);
-		ri->end_time_ms = sqlite3_column_int64(st, 9);
-		rc = ri->run_id && ri->experiment_id && ri->name && ri->status ? MLOPS_OK : MLOPS_ENOMEM;
-	} else if (rc == SQLITE_DONE) {
+	rc = sdb_one(db, st, read_run_row, ri, "read run");
+	if (rc == SDB_NO_ROW)
 		rc = mlops__error(MLOPS_ENOTFOUND, "run %s does not exist", run_id);
-	} else {
-		rc = sdb_error(db, rc, "read run");
-	}
-	sqlite3_reset(st);
 	if (rc == MLOPS_OK)
 		rc = read_kv(&ri->params, &ri->n_params, db,
 			"SELECT key, value FROM tk_params WHERE run_id = ?1 ORDER BY key", run_id);
@@ -455,25 +410,18 @@ int sqlite_tk_log_batch(mlops_store *s, const char *run_id, const tk_kv *params,
 
 int sqlite_tk_param_get(char **value, mlops_store *s, const char *run_id, const char *key)
 {
-	sdb *db = lock_db(s);
-	sqlite3_stmt *st = sdb_stmt(db, "SELECT value FROM tk_params WHERE run_id = ?1 AND key = ?2");
+	sdb *db = sqlite_of(s)->db;
+	sqlite3_stmt *st = sdb_lock_stmt(db, "SELECT value FROM tk_params WHERE run_id = ?1 AND key = ?2");
 	int rc;
 
 	*value = NULL;
-	if (st == NULL) {
-		unlock_db(db);
+	if (st == NULL)
 		return mlops_errcode();
-	}
 	sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, key, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		rc = (*value = col_dup(st, 0)) ? MLOPS_OK : MLOPS_ENOMEM;
-	else if (rc == SQLITE_DONE)
+	rc = sdb_one(db, st, sdb_read_text, value, "read param");
+	if (rc == SDB_NO_ROW)
 		rc = mlops__error(MLOPS_ENOTFOUND, "run %s has no param '%s'", run_id, key);
-	else
-		rc = sdb_error(db, rc, "read param");
-	sqlite3_reset(st);
 	unlock_db(db);
 	return rc;
 }
@@ -482,107 +430,74 @@ int sqlite_tk_param_get(char **value, mlops_store *s, const char *run_id, const 
 
 int sqlite_tk_artifact_put(mlops_store *s, const char *run_id, const tk_artifact *a)
 {
-	sdb *db = lock_db(s);
-	sqlite3_stmt *st = sdb_stmt(db, "INSERT OR REPLACE INTO tk_artifacts(run_id, path, size, sha256, compressed) "
+	sdb *db = sqlite_of(s)->db;
+	sqlite3_stmt *st = sdb_lock_stmt(db, "INSERT OR REPLACE INTO tk_artifacts(run_id, path, size, sha256, compressed) "
 		"VALUES (?1, ?2, ?3, ?4, ?5)");
 	int rc;
 
-	if (st == NULL) {
-		unlock_db(db);
+	if (st == NULL)
 		return mlops_errcode();
-	}
 	sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, a->path, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 3, (sqlite3_int64)a->size);
 	sqlite3_bind_text(st, 4, a->sha256, -1, SQLITE_STATIC);
 	sqlite3_bind_int(st, 5, a->compressed);
-	rc = sqlite3_step(st);
-	sqlite3_reset(st);
-	if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
-		rc = mlops__error(MLOPS_ENOTFOUND, "run %s does not exist", run_id);
-	else
-		rc = rc == SQLITE_DONE ? MLOPS_OK : sdb_error(db, rc, "record artifact");
+	rc = write_child(db, st, "run", run_id, "record artifact");
 	unlock_db(db);
 	return rc;
 }
 
-static int read_artifact(tk_artifact *a, sqlite3_stmt *st)
+static int read_artifact(void *item, sqlite3_stmt *st)
 {
+	tk_artifact *a = item;
 	const char *sha = (const char *)sqlite3_column_text(st, 2);
 
-	a->path = col_dup(st, 0);
+	a->path = sdb_col_dup(st, 0);
 	a->size = (uint64_t)sqlite3_column_int64(st, 1);
 	snprintf(a->sha256, sizeof a->sha256, "%s", sha ? sha : "");
 	a->compressed = sqlite3_column_int(st, 3);
 	return a->path ? MLOPS_OK : MLOPS_ENOMEM;
 }
 
+static void clear_artifact(void *item)
+{
+	free(((tk_artifact *)item)->path);
+}
+
 int sqlite_tk_artifact_get(tk_artifact *out, mlops_store *s, const char *run_id, const char *path)
 {
-	sdb *db = lock_db(s);
-	sqlite3_stmt *st = sdb_stmt(db, "SELECT path, size, sha256, compressed FROM tk_artifacts "
+	sdb *db = sqlite_of(s)->db;
+	sqlite3_stmt *st = sdb_lock_stmt(db, "SELECT path, size, sha256, compressed FROM tk_artifacts "
 		"WHERE run_id = ?1 AND path = ?2");
 	int rc;
 
 	memset(out, 0, sizeof *out);
-	if (st == NULL) {
-		unlock_db(db);
+	if (st == NULL)
 		return mlops_errcode();
-	}
 	sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, path, -1, SQLITE_STATIC);
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		rc = read_artifact(out, st);
-	else if (rc == SQLITE_DONE)
+	rc = sdb_one(db, st, read_artifact, out, "read artifact");
+	if (rc == SDB_NO_ROW)
 		rc = mlops__error(MLOPS_ENOTFOUND, "run %s has no artifact '%s'", run_id, path);
-	else
-		rc = sdb_error(db, rc, "read artifact");
-	sqlite3_reset(st);
 	unlock_db(db);
 	return rc;
 }
 
 int sqlite_tk_artifact_list(tk_artifact **out, size_t *n, mlops_store *s, const char *run_id)
 {
-	sdb *db = lock_db(s);
-	sqlite3_stmt *st = sdb_stmt(db, "SELECT path, size, sha256, compressed FROM tk_artifacts "
+	sdb *db = sqlite_of(s)->db;
+	sqlite3_stmt *st = sdb_lock_stmt(db, "SELECT path, size, sha256, compressed FROM tk_artifacts "
 		"WHERE run_id = ?1 ORDER BY path");
-	tk_artifact *v = NULL;
-	size_t cnt = 0, cap = 0;
-	int rc = MLOPS_OK;
+	void *v;
+	int rc;
 
 	*out = NULL;
 	*n = 0;
-	if (st == NULL) {
-		unlock_db(db);
+	if (st == NULL)
 		return mlops_errcode();
-	}
 	sqlite3_bind_text(st, 1, run_id, -1, SQLITE_STATIC);
-	while (rc == MLOPS_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (cnt == cap) {
-			tk_artifact *nv = mlops__realloc(v, (cap = cap ? 2 * cap : 8) * sizeof *v);
-			if (nv == NULL) {
-				rc = MLOPS_ENOMEM;
-				break;
-			}
-			v = nv;
-		}
-		rc = read_artifact(&v[cnt++], st);
-	}
-	if (rc == SQLITE_DONE)
-		rc = MLOPS_OK;
-	else if (rc > 0)
-		rc = sdb_error(db, rc, "list artifacts");
-	sqlite3_reset(st);
+	rc = sdb_collect(&v, n, db, st, sizeof **out, read_artifact, clear_artifact, "list artifacts");
 	unlock_db(db);
-	if (rc < 0) {
-		for (size_t i = 0; i < cnt; i++)
-			free(v[i].path);
-		free(v);
-		return rc;
-	}
 	*out = v;
-	*n = cnt;
-	return MLOPS_OK;
+	return rc;
 }
