@@ -79,7 +79,15 @@ type ModelVersion struct {
 }
 
 func newVersion(p *C.mlops_model_version) *ModelVersion {
-	v := &ModelVersion{
+	v := versionAttrs(p)
+	v.ptr = p
+	runtime.SetFinalizer(v, (*ModelVersion).Close)
+	return v
+}
+
+// versionAttrs copies the attributes of p, without keeping p.
+func versionAttrs(p *C.mlops_model_version) *ModelVersion {
+	return &ModelVersion{
 		Name: C.GoString(C.mlops_model_version_name(p)), Version: int64(C.mlops_model_version_number(p)),
 		Source: C.GoString(C.mlops_model_version_source(p)), RunID: C.GoString(C.mlops_model_version_run_id(p)),
 		SHA256: C.GoString(C.mlops_model_version_sha256(p)), Size: int64(C.mlops_model_version_size(p)),
@@ -88,10 +96,7 @@ func newVersion(p *C.mlops_model_version) *ModelVersion {
 		Creator:     C.GoString(C.mlops_model_version_creator(p)),
 		Description: C.GoString(C.mlops_model_version_description(p)),
 		Created:     time.UnixMilli(int64(C.mlops_model_version_created_ms(p))),
-		ptr:         p,
 	}
-	runtime.SetFinalizer(v, (*ModelVersion).Close)
-	return v
 }
 
 // Close frees the library's snapshot; the fields stay readable. Calling it again does nothing.

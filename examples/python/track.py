@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Tracks a run, registers the model it produced and checks a feature for drift.
+"""Tracks a run, registers the model it produced, stores a drift profile with it and checks
+serving data against that profile.
 
 From a checkout, after `make build`:  PYTHONPATH=bindings/python python3 examples/python/track.py [store.db]
 """
@@ -32,10 +33,16 @@ def main() -> int:
         with reg.resolve("fraud@candidate") as mv:
             print("fraud@candidate -> version %d (%s, sha256 %s...)" % (mv.version, mv.source, mv.sha256[:12]))
 
-    rng = np.random.default_rng(0)
-    reference, current = rng.normal(0, 1, 5000), rng.normal(0.1, 1, 5000).astype(np.float32)
-    statistic, pvalue = mlops.drift.ks(reference, current)
-    print("drift: KS %.4f (p=%.3g), PSI %.4f" % (statistic, pvalue, mlops.drift.psi(reference, current)))
+        # drift: a profile of the training data stored with the version, compared with serving data
+        rng = np.random.default_rng(0)
+        names = ["amount", "age", "score"]
+        with mlops.drift.Profile.build(rng.normal(0, 1, (5000, 3)), names) as profile:
+            profile.save(store, "fraud@candidate")
+        current = rng.normal([0.0, 0.4, 0.0], 1, (2000, 3)).astype(np.float32)
+        with mlops.drift.Profile.load(store, "fraud@candidate") as profile, \
+                mlops.drift.compare(profile, current) as report:
+            for f in report:
+                print("drift %-6s PSI %.4f KS p=%.3g%s" % (f.name, f.psi, f.ks_pvalue, "  DRIFTED" if f.drifted else ""))
     return 0
 
 

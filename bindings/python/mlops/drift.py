@@ -5,6 +5,9 @@ Arrays: a 1-D, C-contiguous float64 array is passed to C without copying. Anythi
 converted explicitly to a new contiguous float64 array first (one copy): float32 and integer
 arrays (float32 -> float64 is exact), strided views (``x[::2]``), lists and tuples. Other
 dtypes (complex, object, strings) and arrays that are not 1-D raise InvalidArgument.
+
+Batched API (many features at once, 2-D arrays or DLPack tensors, zero-copy): :class:`Profile`,
+:func:`compare` -> :class:`Report`, :class:`Monitor`; see :mod:`mlops._dlpack` for inputs.
 """
 from __future__ import annotations
 
@@ -218,3 +221,10 @@ def correct(pvalues: Any, method: str = "bh") -> np.ndarray:
     out = np.empty_like(p)
     _correct(_ptr(out), _ptr(p), p.size, _choice(_CORRECTIONS, method, "method"))
     return out
+
+
+# The batched, profile-based API (profiles, compare, reports, the monitor) on 2-D arrays or
+# DLPack tensors.
+from ._dlpack import as_tensor  # noqa: E402
+from ._profile import (FeatureDrift, FeatureSummary, Monitor, MonitorCounters, Profile, Report,  # noqa: E402
+                       compare)

@@ -1,4 +1,5 @@
-// Command track tracks a run, registers the model it produced and checks a feature for drift.
+// Command track tracks a run, registers the model it produced, stores a drift profile with it
+// and checks serving data against that profile.
 //
 // From a checkout, after `make build`:
 //
@@ -74,18 +75,29 @@ func main() {
 	defer mv.Close()
 	fmt.Printf("fraud@candidate -> version %d (%s, sha256 %s...)\n", mv.Version, mv.Source, mv.SHA256[:12])
 
-	reference, current := make([]float64, 5000), make([]float64, 5000)
+	// drift: a profile of the training data stored with the version, compared with serving data
+	names := []string{"amount", "age"}
+	reference, current := make([]float64, 5000*2), make([]float64, 2000*2) // rows x features
 	for i := range reference {
 		reference[i] = math.Sin(float64(i) * 0.7)
-		current[i] = math.Sin(float64(i)*0.7) + 0.1
 	}
-	d, p, err := mlops.KS(reference, current)
+	for i := range current {
+		current[i] = math.Sin(float64(i)*0.7) + 0.3*float64(i%2) // "age" shifted
+	}
+	profile, err := mlops.BuildProfileFlat(reference, 5000, 2, names, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
-	psi, err := mlops.PSI(reference, current, 10)
+	defer profile.Close()
+	if err := profile.Save(store, "fraud@candidate"); err != nil {
+		log.Fatal(err)
+	}
+	report, err := mlops.Compare(profile, current, 2000, 2, nil)
 	if err != nil {
 		log.Fatal(err)
 	}
-	fmt.Printf("drift: KS %.4f (p=%.3g), PSI %.4f\n", d, p, psi)
+	defer report.Close()
+	for _, f := range report.Features {
+		fmt.Printf("drift %-6s PSI %.4f KS p=%.3g drifted=%v\n", f.Name, f.PSI, f.KSPValue, f.Drifted)
+	}
 }
