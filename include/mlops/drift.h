@@ -251,7 +251,7 @@ MLOPS_API int mlops_drift_profile_load(mlops_drift_profile **out, mlops_store *s
 #define MLOPS_DRIFT_VALUE_JS           5
 #define MLOPS_DRIFT_VALUE_MISSING_RATE 6 /* NaNs / rows of the current sample */
 
-#define MLOPS_DRIFT_COMPARE_OPTIONS_VERSION 1
+#define MLOPS_DRIFT_COMPARE_OPTIONS_VERSION 2
 
 /*
  * Where mlops_drift_compare runs (mlops_drift_compare_options.gpu). The GPU gives the same
@@ -290,6 +290,7 @@ typedef struct mlops_drift_compare_options {
 	double epsilon;               /* PSI zero share; 0 = 1e-4 */
 	int evidently_psi;
 	unsigned threads;             /* worker threads across features; 0 = the online CPUs */
+	/* version 2 */
 	int gpu;                      /* MLOPS_DRIFT_GPU_*: where the comparison runs */
 } mlops_drift_compare_options;
 

@@ -1,5 +1,6 @@
 /* mlops_drift_compare: every feature of a current tensor against a profile, across threads. */
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,7 +37,9 @@ int drift_compare_resolve(drift_cmp *c, const mlops_drift_compare_options *in)
 		if ((rc = mlops__check_version(in->version, MLOPS_DRIFT_COMPARE_OPTIONS_VERSION,
 				"mlops_drift_compare_options")) < 0)
 			return rc;
-		o = *in;
+		/* a version-1 struct ends before gpu: read only what the caller has */
+		memcpy(&o, in, in->version == 1 ? offsetof(mlops_drift_compare_options, gpu) : sizeof o);
+		o.version = MLOPS_DRIFT_COMPARE_OPTIONS_VERSION;
 	}
 	if (o.stats == 0)
 		o.stats = MLOPS_DRIFT_STAT_KS | MLOPS_DRIFT_STAT_PSI;

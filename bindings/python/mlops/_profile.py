@@ -20,7 +20,7 @@ from ._store import Store, store_p
 from ._tracking import Run, run_p
 
 PROFILE_OPTIONS_VERSION = 1
-COMPARE_OPTIONS_VERSION = 1
+COMPARE_OPTIONS_VERSION = 2
 MONITOR_OPTIONS_VERSION = 1
 
 log = logging.getLogger("mlops")
