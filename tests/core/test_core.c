@@ -169,10 +169,7 @@ static void test_sha256_known_answers(void **state)
 
 	char *dir = test_tmpdir();
 	const char *path = test_path(dir, "f");
-	FILE *f = fopen(path, "wb");
-	for (int i = 0; i < 1000000; i++)
-		fputc('a', f);
-	fclose(f);
+	test_write_file(path, "a", 1000000);
 	uint64_t size = 0;
 	assert_ok(mlops__sha256_file(hex, &size, path));
 	assert_int_equal(size, 1000000);

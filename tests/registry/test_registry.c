@@ -10,6 +10,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "support.h"
@@ -74,15 +75,6 @@ static int64_t resolve_number(mlops_store *s, const char *ref)
 
 	mlops_model_version_free(v);
 	return n;
-}
-
-static void write_file(const char *path, const char *text)
-{
-	FILE *fp = fopen(path, "w");
-
-	assert_non_null(fp);
-	fputs(text, fp);
-	fclose(fp);
 }
 
 static void test_models(void **state)
@@ -555,11 +547,11 @@ static void make_fixture(const char *dir)
 	snprintf(p, sizeof p, "%s/model/sub", dir);
 	assert_int_equal(mkdir(p, 0755), 0);
 	snprintf(p, sizeof p, "%s/model/b.txt", dir);
-	write_file(p, "a");
+	test_write_file(p, "a", 1);
 	snprintf(p, sizeof p, "%s/model/sub/a.txt", dir);
-	write_file(p, "bb");
+	test_write_file(p, "bb", 1);
 	snprintf(p, sizeof p, "%s/model/a.txt", dir);
-	write_file(p, "c");
+	test_write_file(p, "c", 1);
 }
 
 static void test_verify_detects_tampering(void **state)
@@ -570,7 +562,7 @@ static void test_verify_detects_tampering(void **state)
 	int64_t n;
 
 	snprintf(file, sizeof file, "%s", test_path(f->dir, "weights.bin"));
-	write_file(file, "weights v1\n");
+	test_write_file(file, "weights v1\n", 1);
 	make_fixture(f->dir);
 	assert_ok(mlops_model_create(f->s, "m", NULL));
 	snprintf(uri, sizeof uri, "file://%s", file);
@@ -595,12 +587,12 @@ static void test_verify_detects_tampering(void **state)
 	assert_code(mlops_model_verify(f->s, "m", 4), MLOPS_ENOTFOUND);
 
 	/* Same size, one byte changed. */
-	write_file(file, "weights v2\n");
+	test_write_file(file, "weights v2\n", 1);
 	assert_code(mlops_model_verify(f->s, "m", 1), MLOPS_ECORRUPT);
 	assert_non_null(strstr(mlops_errmsg(), "changed"));
 	/* A file added to the directory, then one renamed, then one removed. */
 	snprintf(p, sizeof p, "%s/model/sub/extra", f->dir);
-	write_file(p, "");
+	test_write_file(p, "", 1);
 	assert_code(mlops_model_verify(f->s, "m", 2), MLOPS_ECORRUPT);
 	unlink(p);
 	assert_ok(mlops_model_verify(f->s, "m", 2));
@@ -716,6 +708,152 @@ static void test_alias_list(void **state)
 	assert_code(mlops_model_alias_list(NULL, &n, f->s, "churn"), MLOPS_EINVAL);
 }
 
+/* The wall clock in ms, read independently of libmlops. */
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void test_version_created_ms_and_description(void **state)
+{
+	fixture *f = *state;
+	struct timespec pause = { 0, 5000000 };
+	mlops_model_version *v, *r;
+	int64_t n, t0, t1, created[3];
+	char big[5002];
+
+	assert_ok(mlops_model_create(f->s, "m", NULL));
+	for (int i = 0; i < 3; i++) {
+		t0 = wall_ms();
+		assert_ok(mlops_model_version_create(&n, f->s, "m", "s3://bucket/m", NULL));
+		t1 = wall_ms();
+		assert_ok(mlops_model_version_get(&v, f->s, "m", n));
+		created[i] = mlops_model_version_created_ms(v);
+		assert_true(created[i] >= t0 && created[i] <= t1);
+		assert_string_equal(mlops_model_version_description(v), ""); /* never NULL */
+		mlops_model_version_free(v);
+		nanosleep(&pause, NULL);
+	}
+	assert_true(created[0] < created[1] && created[1] < created[2]);
+
+	/* Round trips, seen through resolve (its cache), get and a second handle. */
+	static const char *const texts[] = { "first\nsecond line \xe2\x80\x94 \xc3\xbcnic\xc3\xb6" "de", "", "x", NULL };
+	mlops_store *bob = open_as(f->db, "bob");
+	assert_ok(mlops_model_resolve(&r, f->s, "m/2"));
+	assert_string_equal(mlops_model_version_description(r), "");
+	mlops_model_version_free(r);
+	for (size_t i = 0; i < sizeof texts / sizeof texts[0]; i++) {
+		const char *want = texts[i] ? texts[i] : "";
+		assert_ok(mlops_model_version_set_description(f->s, "m", 2, texts[i]));
+		assert_ok(mlops_model_resolve(&r, f->s, "m/2"));
+		assert_string_equal(mlops_model_version_description(r), want);
+		mlops_model_version_free(r);
+		assert_ok(mlops_model_version_get(&v, bob, "m", 2));
+		assert_string_equal(mlops_model_version_description(v), want);
+		/* Changing the description leaves the creation time alone. */
+		assert_int_equal(mlops_model_version_created_ms(v), created[1]);
+		mlops_model_version_free(v);
+	}
+	/* Only version 2 changed. */
+	assert_ok(mlops_model_version_get(&v, f->s, "m", 1));
+	assert_string_equal(mlops_model_version_description(v), "");
+	mlops_model_version_free(v);
+
+	/* At most 5000 characters of UTF-8; a refused one keeps the old text. */
+	assert_ok(mlops_model_version_set_description(f->s, "m", 3, "keep"));
+	memset(big, 'd', 5001);
+	big[5001] = '\0';
+	assert_code(mlops_model_version_set_description(f->s, "m", 3, big), MLOPS_EINVAL);
+	assert_code(mlops_model_version_set_description(f->s, "m", 3, "\xc3\x28"), MLOPS_EINVAL);
+	assert_code(mlops_model_version_set_description(f->s, "m", 9, "no such"), MLOPS_ENOTFOUND);
+	assert_code(mlops_model_version_set_description(f->s, "m", 0, "zero"), MLOPS_EINVAL);
+	assert_code(mlops_model_version_set_description(f->s, "nope", 1, "x"), MLOPS_ENOTFOUND);
+	assert_ok(mlops_model_version_get(&v, bob, "m", 3));
+	assert_string_equal(mlops_model_version_description(v), "keep");
+	mlops_model_version_free(v);
+	big[5000] = '\0';
+	assert_ok(mlops_model_version_set_description(f->s, "m", 3, big));
+	assert_ok(mlops_model_version_get(&v, bob, "m", 3));
+	assert_string_equal(mlops_model_version_description(v), big);
+	mlops_model_version_free(v);
+	assert_ok(mlops_store_close(bob));
+
+	assert_string_equal(mlops_model_version_description(NULL), "");
+	assert_int_equal(mlops_model_version_created_ms(NULL), 0);
+}
+
+static void test_version_tag_delete(void **state)
+{
+	fixture *f = *state;
+	mlops_audit_entry *e;
+	char *value;
+	int64_t n;
+	size_t count, trail;
+
+	assert_ok(mlops_model_create(f->s, "m", NULL));
+	assert_ok(mlops_model_version_create(&n, f->s, "m", "s3://bucket/m/1", NULL));
+	assert_ok(mlops_model_version_create(&n, f->s, "m", "s3://bucket/m/2", NULL));
+	assert_ok(mlops_model_tag_set(f->s, "m", "stage", "model-level"));
+	assert_ok(mlops_model_version_tag_set(f->s, "m", 1, "stage", "canary"));
+	assert_ok(mlops_model_version_tag_set(f->s, "m", 1, "owner", "ana"));
+	assert_ok(mlops_model_version_tag_set(f->s, "m", 2, "stage", "prod"));
+
+	trail = audit_count(f->s, "m");
+	assert_ok(mlops_model_version_tag_delete(f->s, "m", 1, "stage"));
+	assert_code(mlops_model_version_tag_get(&value, f->s, "m", 1, "stage"), MLOPS_ENOTFOUND);
+	assert_null(value);
+	/* Nothing else went with it: the version's other tag, the same key elsewhere. */
+	assert_ok(mlops_model_version_tag_get(&value, f->s, "m", 1, "owner"));
+	assert_string_equal(value, "ana");
+	mlops_free(value);
+	assert_ok(mlops_model_version_tag_get(&value, f->s, "m", 2, "stage"));
+	assert_string_equal(value, "prod");
+	mlops_free(value);
+	assert_ok(mlops_model_tag_get(&value, f->s, "m", "stage"));
+	assert_string_equal(value, "model-level");
+	mlops_free(value);
+
+	/* Audited with the old value. */
+	assert_ok(mlops_model_audit(&e, &count, f->s, "m"));
+	assert_int_equal(count, trail + 1);
+	assert_string_equal(e[count - 1].action, "tag.delete");
+	assert_string_equal(e[count - 1].target, "1:tag:stage");
+	assert_string_equal(e[count - 1].from, "canary");
+	assert_string_equal(e[count - 1].to, "");
+	assert_string_equal(e[count - 1].actor, "alice");
+	mlops_free(e);
+
+	/* Another handle sees it gone. */
+	mlops_store *bob = open_as(f->db, "bob");
+	assert_code(mlops_model_version_tag_get(&value, bob, "m", 1, "stage"), MLOPS_ENOTFOUND);
+	assert_ok(mlops_store_close(bob));
+
+	/* A missing tag, version or model is MLOPS_ENOTFOUND; bad arguments MLOPS_EINVAL; none audited. */
+	assert_code(mlops_model_version_tag_delete(f->s, "m", 1, "stage"), MLOPS_ENOTFOUND);
+	assert_code(mlops_model_version_tag_delete(f->s, "m", 1, "never"), MLOPS_ENOTFOUND);
+	assert_code(mlops_model_version_tag_delete(f->s, "m", 9, "stage"), MLOPS_ENOTFOUND);
+	assert_code(mlops_model_version_tag_delete(f->s, "nope", 1, "stage"), MLOPS_ENOTFOUND);
+	assert_code(mlops_model_version_tag_delete(f->s, "m", 0, "stage"), MLOPS_EINVAL);
+	assert_code(mlops_model_version_tag_delete(f->s, "m", -1, "stage"), MLOPS_EINVAL);
+	assert_code(mlops_model_version_tag_delete(f->s, "m", 2, ""), MLOPS_EINVAL);
+	assert_code(mlops_model_version_tag_delete(f->s, "m", 2, NULL), MLOPS_EINVAL);
+	assert_code(mlops_model_version_tag_delete(f->s, NULL, 2, "stage"), MLOPS_EINVAL);
+	assert_code(mlops_model_version_tag_delete(NULL, "m", 2, "stage"), MLOPS_EINVAL);
+	assert_int_equal(audit_count(f->s, "m"), trail + 1);
+	assert_ok(mlops_model_version_tag_get(&value, f->s, "m", 2, "stage"));
+	assert_string_equal(value, "prod");
+	mlops_free(value);
+
+	/* The key can be set again after a delete. */
+	assert_ok(mlops_model_version_tag_set(f->s, "m", 1, "stage", "shadow"));
+	assert_ok(mlops_model_version_tag_get(&value, f->s, "m", 1, "stage"));
+	assert_string_equal(value, "shadow");
+	mlops_free(value);
+}
+
 static void test_null_arguments(void **state)
 {
 	fixture *f = *state;
@@ -771,6 +909,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_model_card, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_alias_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_null_arguments, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_version_created_ms_and_description, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_version_tag_delete, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -11,18 +11,6 @@
 
 #include "support.h"
 
-static int setup(void **state)
-{
-	*state = test_tmpdir();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	test_tmpdir_remove(*state);
-	return 0;
-}
-
 static int sql_int(const char *path, const char *sql)
 {
 	sqlite3 *db;
@@ -353,19 +341,19 @@ static void test_concurrent_first_open_migrates_once(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_create_then_reopen, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_uri_forms, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_default_uri_from_environment, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_options, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_null_arguments, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_bad_locations, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_unwritable_directory, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_not_sqlite, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_truncated_sqlite, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_foreign_sqlite_file, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_newer_schema_is_refused, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_read_only, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_concurrent_first_open_migrates_once, setup, teardown),
+		test_in_tmpdir(test_create_then_reopen),
+		test_in_tmpdir(test_uri_forms),
+		test_in_tmpdir(test_default_uri_from_environment),
+		test_in_tmpdir(test_options),
+		test_in_tmpdir(test_null_arguments),
+		test_in_tmpdir(test_bad_locations),
+		test_in_tmpdir(test_unwritable_directory),
+		test_in_tmpdir(test_not_sqlite),
+		test_in_tmpdir(test_truncated_sqlite),
+		test_in_tmpdir(test_foreign_sqlite_file),
+		test_in_tmpdir(test_newer_schema_is_refused),
+		test_in_tmpdir(test_read_only),
+		test_in_tmpdir(test_concurrent_first_open_migrates_once),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

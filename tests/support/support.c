@@ -32,6 +32,30 @@ void test_tmpdir_remove(char *dir)
 	free(dir);
 }
 
+int test_tmpdir_setup(void **state)
+{
+	*state = test_tmpdir();
+	return 0;
+}
+
+int test_tmpdir_teardown(void **state)
+{
+	test_tmpdir_remove(*state);
+	return 0;
+}
+
+void test_write_file(const char *path, const char *text, size_t repeat)
+{
+	FILE *f = fopen(path, "w");
+
+	if (f == NULL)
+		fail_msg("cannot create %s", path);
+	for (size_t i = 0; i < repeat; i++)
+		fputs(text, f);
+	if (fclose(f) != 0)
+		fail_msg("cannot write %s", path);
+}
+
 const char *test_path(const char *dir, const char *name)
 {
 	static char buf[1024];

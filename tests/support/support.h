@@ -23,6 +23,17 @@
 char *test_tmpdir(void);
 void test_tmpdir_remove(char *dir);
 
+/*
+ * cmocka setup/teardown pair: *state is a test_tmpdir(), removed with its contents afterwards.
+ * test_in_tmpdir(fn) is the test case that runs fn between them.
+ */
+int test_tmpdir_setup(void **state);
+int test_tmpdir_teardown(void **state);
+#define test_in_tmpdir(fn) cmocka_unit_test_setup_teardown(fn, test_tmpdir_setup, test_tmpdir_teardown)
+
+/* Writes text repeat times to path (created or truncated); fails the test when it cannot. */
+void test_write_file(const char *path, const char *text, size_t repeat);
+
 /* "<dir>/<name>" in a static buffer that the next call overwrites. */
 const char *test_path(const char *dir, const char *name);
 

@@ -22,18 +22,6 @@
 
 extern char **environ;
 
-static int setup(void **state)
-{
-	*state = test_tmpdir();
-	return 0;
-}
-
-static int teardown(void **state)
-{
-	test_tmpdir_remove(*state);
-	return 0;
-}
-
 static mlops_store *open_store(const char *dir, const char *name, const mlops_store_options *o)
 {
 	mlops_store *s;
@@ -688,16 +676,6 @@ static void test_search(void **state)
 
 /* ---- artifacts ---- */
 
-static void write_file(const char *path, const char *text, size_t repeat)
-{
-	FILE *f = fopen(path, "w");
-
-	assert_non_null(f);
-	for (size_t i = 0; i < repeat; i++)
-		fputs(text, f);
-	fclose(f);
-}
-
 static int same_file(const char *a, const char *b)
 {
 	FILE *fa = fopen(a, "rb"), *fb = fopen(b, "rb");
@@ -723,7 +701,7 @@ static void test_artifacts(void **state)
 	char src[512], out[512], id[33], stored[1024];
 
 	snprintf(src, sizeof src, "%s", test_path(dir, "model.bin"));
-	write_file(src, "weights weights weights\n", 5000);
+	test_write_file(src, "weights weights weights\n", 5000);
 	snprintf(out, sizeof out, "%s", test_path(dir, "back.bin"));
 	assert_ok(mlops_run_start(&r, s, "e", "art"));
 	snprintf(id, sizeof id, "%s", mlops_run_id(r));
@@ -835,6 +813,198 @@ static void test_threads_block(void **state)
 	assert_ok(mlops_store_close(s));
 }
 
+/* ---- experiment list ids, run snapshot getters, the deleted flag ---- */
+
+static void test_experiment_list_ids(void **state)
+{
+	mlops_store *s = open_store(*state, "l.db", NULL);
+	mlops_experiment_list *l;
+	char *ids[12], name[16];
+
+	/* Twelve experiments: ids 10 and up sort before 2 as text, so "by id" must be numeric. */
+	for (int i = 0; i < 12; i++) {
+		snprintf(name, sizeof name, "exp-%02d", 11 - i);
+		assert_ok(mlops_experiment_create(&ids[i], s, name));
+		if (i > 0)
+			assert_true(strtoll(ids[i], NULL, 10) > strtoll(ids[i - 1], NULL, 10));
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		assert_ok(mlops_experiment_list_get(&l, s));
+		assert_int_equal(mlops_experiment_list_count(l), 12);
+		for (size_t i = 0; i < 12; i++) {
+			snprintf(name, sizeof name, "exp-%02d", 11 - (int)i);
+			assert_string_equal(mlops_experiment_list_id(l, i), ids[i]);
+			assert_string_equal(mlops_experiment_list_name(l, i), name);
+		}
+		assert_null(mlops_experiment_list_id(l, 12));
+		assert_null(mlops_experiment_list_id(l, SIZE_MAX));
+		assert_null(mlops_experiment_list_name(l, 12));
+		mlops_experiment_list_free(l);
+		/* The same ids through a new handle on the file. */
+		assert_ok(mlops_store_close(s));
+		s = open_store(*state, "l.db", NULL);
+	}
+	for (int i = 0; i < 12; i++)
+		mlops_free(ids[i]);
+	assert_null(mlops_experiment_list_id(NULL, 0));
+	assert_null(mlops_experiment_list_name(NULL, 0));
+	assert_int_equal(mlops_experiment_list_count(NULL), 0);
+	assert_ok(mlops_store_close(s));
+}
+
+static void test_run_info_params_and_metric_keys(void **state)
+{
+	mlops_store *s = open_store(*state, "i.db", NULL);
+	mlops_metric_point p;
+	mlops_run_info *ri;
+	mlops_run *r;
+	char id[33];
+
+	/* Logged out of order: the snapshot sorts by key, bytewise (upper case first, UTF-8 last). */
+	static const char *const params[][2] = {
+		{ "zeta", "26" }, { "lr", "0.01" }, { "\xc3\xa9t\xc3\xa9", "summer" }, { "Batch", "64" },
+		{ "a/b", "" }, { "lr2", "0.001" },
+	};
+	static const char *const sorted[][2] = {
+		{ "Batch", "64" }, { "a/b", "" }, { "lr", "0.01" }, { "lr2", "0.001" }, { "zeta", "26" },
+		{ "\xc3\xa9t\xc3\xa9", "summer" },
+	};
+	assert_ok(mlops_run_start(&r, s, "info", "snap"));
+	snprintf(id, sizeof id, "%s", mlops_run_id(r));
+	for (size_t i = 0; i < 6; i++)
+		assert_ok(mlops_run_log_param(r, params[i][0], params[i][1]));
+	/* Each metric's latest point is distinct, so a key paired with another's point shows. */
+	assert_ok(mlops_run_log_metric_at(r, "val/loss", 0.9, 0, 1700000000000));
+	assert_ok(mlops_run_log_metric_at(r, "val/loss", 0.4, 7, 1700000000007));
+	assert_ok(mlops_run_log_metric_at(r, "val/loss", 0.5, 3, 1700000000009));
+	assert_ok(mlops_run_log_metric_at(r, "acc", 0.75, 2, 1700000000002));
+	assert_ok(mlops_run_log_metric_at(r, "Zloss", -1.5, 11, 1700000000011));
+	assert_ok(mlops_run_end(r, MLOPS_RUN_FINISHED));
+
+	assert_ok(mlops_run_get(&ri, s, id));
+	assert_int_equal(mlops_run_info_param_count(ri), 6);
+	for (size_t i = 0; i < 6; i++) {
+		assert_string_equal(mlops_run_info_param_key(ri, i), sorted[i][0]);
+		assert_string_equal(mlops_run_info_param_value(ri, i), sorted[i][1]);
+	}
+	assert_null(mlops_run_info_param_key(ri, 6));
+	assert_null(mlops_run_info_param_value(ri, 6));
+	assert_null(mlops_run_info_param_key(ri, SIZE_MAX));
+	assert_null(mlops_run_info_param_value(ri, SIZE_MAX));
+
+	static const char *const keys[] = { "Zloss", "acc", "val/loss" };
+	static const mlops_metric_point latest[] = {
+		{ -1.5, 11, 1700000000011 }, { 0.75, 2, 1700000000002 }, { 0.4, 7, 1700000000007 },
+	};
+	assert_int_equal(mlops_run_info_metric_count(ri), 3);
+	for (size_t i = 0; i < 3; i++) {
+		assert_string_equal(mlops_run_info_metric_key(ri, i), keys[i]);
+		assert_ok(mlops_run_info_metric(&p, ri, i));
+		assert_true(p.value == latest[i].value);
+		assert_int_equal(p.step, latest[i].step);
+		assert_int_equal(p.timestamp_ms, latest[i].timestamp_ms);
+	}
+	assert_null(mlops_run_info_metric_key(ri, 3));
+	assert_null(mlops_run_info_metric_key(ri, SIZE_MAX));
+	assert_code(mlops_run_info_metric(&p, ri, 3), MLOPS_EINVAL);
+	mlops_run_info_free(ri);
+
+	/* A run with nothing logged: no keys at index 0. */
+	assert_ok(mlops_run_start(&r, s, "info", "empty"));
+	snprintf(id, sizeof id, "%s", mlops_run_id(r));
+	assert_ok(mlops_run_end(r, MLOPS_RUN_FINISHED));
+	assert_ok(mlops_run_get(&ri, s, id));
+	assert_int_equal(mlops_run_info_param_count(ri), 0);
+	assert_int_equal(mlops_run_info_metric_count(ri), 0);
+	assert_null(mlops_run_info_param_key(ri, 0));
+	assert_null(mlops_run_info_param_value(ri, 0));
+	assert_null(mlops_run_info_metric_key(ri, 0));
+	mlops_run_info_free(ri);
+
+	assert_null(mlops_run_info_param_key(NULL, 0));
+	assert_null(mlops_run_info_param_value(NULL, 0));
+	assert_null(mlops_run_info_metric_key(NULL, 0));
+	assert_int_equal(mlops_run_info_deleted(NULL), 0);
+	assert_ok(mlops_store_close(s));
+}
+
+struct deleted_check { const char *db; const char *run_id; int want; };
+
+/* In a child process: a fresh read-only handle sees the run's deleted flag as want. */
+static int child_sees_deleted(int index, void *arg)
+{
+	const struct deleted_check *c = arg;
+	mlops_store_options o = MLOPS_STORE_OPTIONS_INIT;
+	mlops_run_info *ri;
+	mlops_store *s;
+	int got;
+
+	(void)index;
+	o.read_only = 1;
+	if (mlops_store_open(&s, c->db, &o) < 0 || mlops_run_get(&ri, s, c->run_id) < 0) {
+		fprintf(stderr, "child: %s\n", mlops_errmsg());
+		return 2;
+	}
+	got = mlops_run_info_deleted(ri);
+	mlops_run_info_free(ri);
+	mlops_store_close(s);
+	return got == c->want ? 0 : 1;
+}
+
+static int deleted_flag(mlops_store *s, const char *run_id)
+{
+	mlops_run_info *ri;
+	int d;
+
+	assert_ok(mlops_run_get(&ri, s, run_id));
+	d = mlops_run_info_deleted(ri);
+	mlops_run_info_free(ri);
+	return d;
+}
+
+static void test_run_info_deleted(void **state)
+{
+	mlops_store *s = open_store(*state, "d.db", NULL);
+	mlops_run_info *before;
+	mlops_run *r, *other;
+	char id[33], other_id[33], db[512];
+
+	snprintf(db, sizeof db, "%s", test_path(*state, "d.db"));
+	assert_ok(mlops_run_start(&r, s, "del", "doomed"));
+	snprintf(id, sizeof id, "%s", mlops_run_id(r));
+	assert_ok(mlops_run_start(&other, s, "del", "bystander"));
+	snprintf(other_id, sizeof other_id, "%s", mlops_run_id(other));
+	assert_ok(mlops_run_end(other, MLOPS_RUN_FINISHED));
+	assert_ok(mlops_run_end(r, MLOPS_RUN_FINISHED));
+
+	assert_ok(mlops_run_get(&before, s, id));
+	assert_int_equal(mlops_run_info_deleted(before), 0);
+	assert_ok(mlops_run_delete(s, id));
+	assert_int_equal(mlops_run_info_deleted(before), 0); /* a snapshot does not change */
+	mlops_run_info_free(before);
+	assert_int_equal(deleted_flag(s, id), 1);
+	assert_int_equal(deleted_flag(s, other_id), 0);
+	assert_ok(mlops_run_restore(s, id));
+	assert_int_equal(deleted_flag(s, id), 0);
+	assert_ok(mlops_run_delete(s, id));
+	assert_ok(mlops_store_close(s));
+
+	/* Persisted: a new handle, then a new process, see it deleted; then restored. */
+	s = open_store(*state, "d.db", NULL);
+	assert_int_equal(deleted_flag(s, id), 1);
+	assert_int_equal(deleted_flag(s, other_id), 0);
+	assert_ok(mlops_store_close(s));
+	struct deleted_check c = { db, id, 1 };
+	assert_int_equal(test_fork_all(1, child_sees_deleted, &c), 1);
+	c.want = 0; /* the check itself can fail */
+	assert_int_equal(test_fork_all(1, child_sees_deleted, &c), 0);
+
+	s = open_store(*state, "d.db", NULL);
+	assert_ok(mlops_run_restore(s, id));
+	assert_ok(mlops_store_close(s));
+	assert_int_equal(test_fork_all(1, child_sees_deleted, &c), 1);
+}
+
 static void test_null_arguments(void **state)
 {
 	mlops_store *s = open_store(*state, "x.db", NULL);
@@ -870,18 +1040,21 @@ int main(int argc, char **argv)
 		return verify_child(argv[2], argv[3]);
 
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup_teardown(test_params_and_tags, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_experiments_and_nested_runs, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_nan_inf_round_trip, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_history_order_latest_and_sampling, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_million_points_new_process, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_processes_and_threads, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_sigkill_sync_loses_nothing_acknowledged, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_full_buffer_ebusy, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_search, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_artifacts, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_threads_block, setup, teardown),
-		cmocka_unit_test_setup_teardown(test_null_arguments, setup, teardown),
+		test_in_tmpdir(test_params_and_tags),
+		test_in_tmpdir(test_experiments_and_nested_runs),
+		test_in_tmpdir(test_nan_inf_round_trip),
+		test_in_tmpdir(test_history_order_latest_and_sampling),
+		test_in_tmpdir(test_million_points_new_process),
+		test_in_tmpdir(test_processes_and_threads),
+		test_in_tmpdir(test_sigkill_sync_loses_nothing_acknowledged),
+		test_in_tmpdir(test_full_buffer_ebusy),
+		test_in_tmpdir(test_search),
+		test_in_tmpdir(test_artifacts),
+		test_in_tmpdir(test_threads_block),
+		test_in_tmpdir(test_experiment_list_ids),
+		test_in_tmpdir(test_run_info_params_and_metric_keys),
+		test_in_tmpdir(test_run_info_deleted),
+		test_in_tmpdir(test_null_arguments),
 	};
 	return cmocka_run_group_tests_name("tracking", tests, NULL, NULL);
 }
