@@ -1,8 +1,8 @@
 /*
  * The per-feature comparison on the CPU: one column of the current tensor against one feature
  * of a profile. The profile's sample is already sorted, so only the current values are sorted,
- * and only when a statistic needs order (KS, Wasserstein, Evidently's PSI); PSI and JS alone
- * take one pass of binning. A GPU implementation provides the same function over device columns.
+ * and only when a statistic needs order (Wasserstein, Evidently's PSI); KS finds its extremes
+ * without sorting (ks_scan.c), and PSI and JS take one pass of binning. A GPU implementation provides the same function over device columns.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -40,8 +40,9 @@ int drift_feature_compare(drift_fresult *out, const drift_pfeature *pf, const vo
 {
 	unsigned stats = c->o.stats;
 	int binned = (stats & MLOPS_DRIFT_STAT_JS) || ((stats & MLOPS_DRIFT_STAT_PSI) && !c->o.evidently_psi);
-	int sorted = (stats & (MLOPS_DRIFT_STAT_KS | MLOPS_DRIFT_STAT_WASSERSTEIN)) ||
-		((stats & MLOPS_DRIFT_STAT_PSI) && c->o.evidently_psi);
+	/* KS alone does not need the current values in order (ks_scan.c); the others do */
+	int sorted = (stats & MLOPS_DRIFT_STAT_WASSERSTEIN) || ((stats & MLOPS_DRIFT_STAT_PSI) && c->o.evidently_psi);
+	int keyed = sorted || (stats & MLOPS_DRIFT_STAT_KS);
 	size_t *counts = NULL, kept, nan = 0, k = pf->n_edges + 1;
 	const uint64_t *keys = NULL;
 	int rc = MLOPS_OK;
@@ -51,14 +52,11 @@ int drift_feature_compare(drift_fresult *out, const drift_pfeature *pf, const vo
 	out->drifted = 0;
 	if (binned && (counts = mlops__calloc(2 * k, sizeof *counts)) == NULL)
 		return MLOPS_ENOMEM;
-	if (sorted) {
-		kept = drift_column_keys(scratch, col, n, stride, dtype, &nan);
-	} else {
+	if (binned && !sorted) /* the bins take one pass over the column itself */
 		nan = dtype == DRIFT_F32
 			? drift_bin_counts_f32(counts + k, pf->edges, pf->n_edges, col, n, stride)
 			: drift_bin_counts_f64(counts + k, pf->edges, pf->n_edges, col, n, stride);
-		kept = n - nan;
-	}
+	kept = keyed ? drift_column_keys(scratch, col, n, stride, dtype, &nan) : n - nan;
 	out->n_ref = pf->n_sample;
 	out->nan_ref = pf->nan;
 	out->n_cur = kept;
@@ -76,6 +74,7 @@ int drift_feature_compare(drift_fresult *out, const drift_pfeature *pf, const vo
 	out->v[MLOPS_DRIFT_VALUE_MISSING_RATE] = (double)nan / (double)n;
 	if (nan > 0 && c->o.nan_policy == MLOPS_DRIFT_NAN_PROPAGATE)
 		goto out; /* every statistic stays NaN */
+	keys = scratch;
 	if (sorted) {
 		keys = drift_sort_keys_mt(scratch, scratch + n, kept, c->sort_threads);
 		if (binned)
@@ -83,8 +82,11 @@ int drift_feature_compare(drift_fresult *out, const drift_pfeature *pf, const vo
 	}
 	if (stats & MLOPS_DRIFT_STAT_KS) {
 		mlops_drift_ks_result r;
-		if ((rc = drift_ks_sorted(&r, pf->keys, pf->n_sample, keys, kept, c->o.alternative,
-				c->o.ks_method)) < 0) {
+		rc = sorted ? drift_ks_sorted(&r, pf->keys, pf->n_sample, keys, kept, c->o.alternative,
+				c->o.ks_method)
+			: drift_ks_unsorted(&r, pf->keys, pf->n_sample, keys, kept, c->o.alternative,
+				c->o.ks_method, c->sort_threads);
+		if (rc < 0) {
 			rc = mlops__error_wrap(rc, pf->name);
 			goto out;
 		}

@@ -1,7 +1,7 @@
 /*
- * The two-sample KS test. D is found by one merge of the two sorted samples, comparing the
- * integer numerators c_ref * m - c_cur * n, so it is exact; the p-value follows
- * scipy.stats.ks_2samp(method="auto") (see kolmogorov.c).
+ * The two-sample KS test. D is found by a merge of the two sorted samples (or, without
+ * sorting them, by ks_scan.c), comparing the integer numerators c_ref * m - c_cur * n, so it
+ * is exact; the p-value follows scipy.stats.ks_2samp(method="auto") (see kolmogorov.c).
  */
 #include <math.h>
 #include <pthread.h>
@@ -30,6 +30,7 @@ static int check_sizes(int64_t *n1g, int64_t *n2g, size_t n1, size_t n2)
 {
 	int64_t g;
 
+	*n1g = *n2g = 1;
 	if (n1 == 0 || n2 == 0 || n1 > INT64_MAX || n2 > INT64_MAX)
 		return mlops__error(MLOPS_EINVAL, "KS: sample sizes %zu and %zu (empty or too large)", n1, n2);
 	g = gcd64((int64_t)n1, (int64_t)n2);
@@ -40,39 +41,59 @@ static int check_sizes(int64_t *n1g, int64_t *n2g, size_t n1, size_t n2)
 	return MLOPS_OK;
 }
 
+void drift_ks_merge(drift_ks_scan *s, const uint64_t *a, size_t na, const uint64_t *b, size_t nb,
+	uint64_t i0, uint64_t j0, int64_t n1g, int64_t n2g)
+{
+	size_t i = 0, j = 0;
+
+	while (i < na || j < nb) {
+		uint64_t v = (i < na && (j >= nb || a[i] <= b[j])) ? a[i] : b[j];
+		int64_t h;
+
+		while (i < na && a[i] == v)
+			i++;
+		while (j < nb && b[j] == v)
+			j++;
+		h = (int64_t)(i0 + i) * n2g - (int64_t)(j0 + j) * n1g;
+		if (h > s->hmax) {
+			s->hmax = h;
+			s->kmax = v;
+			s->imax = i0 + i;
+			s->jmax = j0 + j;
+		}
+		if (h < s->hmin) {
+			s->hmin = h;
+			s->kmin = v;
+			s->imin = i0 + i;
+			s->jmin = j0 + j;
+		}
+	}
+}
+
 int drift_ks_sorted(mlops_drift_ks_result *r, const uint64_t *a, size_t n1, const uint64_t *b,
 	size_t n2, int alternative, int method)
 {
-	drift_ks_scan s = { 0, 0, 0, 0, 0, 0, a[0], a[0] };
+	drift_ks_scan s = { INT64_MIN, INT64_MAX, 0, 0, 0, 0, 0, 0 };
 	int64_t n1g, n2g;
-	size_t i = 0, j = 0;
 	int rc;
 
 	if ((rc = check_sizes(&n1g, &n2g, n1, n2)) < 0)
 		return rc;
 	/* h = (c1 n2 - c2 n1) / g: D = h / lcm, an exact integer numerator */
-	while (i < n1 || j < n2) {
-		uint64_t v = (i < n1 && (j >= n2 || a[i] <= b[j])) ? a[i] : b[j];
-		int64_t h;
+	drift_ks_merge(&s, a, n1, b, n2, 0, 0, n1g, n2g);
+	return drift_ks_finish(r, &s, n1, n2, alternative, method);
+}
 
-		while (i < n1 && a[i] == v)
-			i++;
-		while (j < n2 && b[j] == v)
-			j++;
-		h = (int64_t)i * n2g - (int64_t)j * n1g;
-		if (h > s.hmax) {
-			s.hmax = h;
-			s.kmax = v;
-			s.imax = i;
-			s.jmax = j;
-		}
-		if (h < s.hmin) {
-			s.hmin = h;
-			s.kmin = v;
-			s.imin = i;
-			s.jmin = j;
-		}
-	}
+int drift_ks_unsorted(mlops_drift_ks_result *r, const uint64_t *a, size_t n1, const uint64_t *b,
+	size_t n2, int alternative, int method, unsigned threads)
+{
+	drift_ks_scan s;
+	int64_t n1g, n2g;
+	int rc;
+
+	if ((rc = check_sizes(&n1g, &n2g, n1, n2)) < 0 ||
+	    (rc = drift_ks_scan_unsorted(&s, a, n1, b, n2, n1g, n2g, alternative, threads)) < 0)
+		return rc;
 	return drift_ks_finish(r, &s, n1, n2, alternative, method);
 }
 
@@ -155,13 +176,13 @@ static void *prep_reference(void *arg)
 {
 	prep_job *j = arg;
 
-	j->rc = drift_sample_prepare(j->s, j->x, j->n, "reference", j->o);
+	j->rc = drift_sample_prepare(j->s, j->x, j->n, "reference", j->o, 0);
 	if (j->rc < 0)
 		snprintf(j->msg, sizeof j->msg, "%s", mlops_errmsg()); /* the message is thread-local */
 	return NULL;
 }
 
-/* Sorts the two samples, on two threads when both are large. */
+/* Keys of the two samples, on two threads when both are large (page faults included). */
 static int prepare_pair(drift_sample *a, drift_sample *b, const double *ref, size_t n_ref,
 	const double *cur, size_t n_cur, const mlops_drift_options *o)
 {
@@ -173,7 +194,7 @@ static int prepare_pair(drift_sample *a, drift_sample *b, const double *ref, siz
 
 	if (!threaded)
 		prep_reference(&j);
-	rc = drift_sample_prepare(b, cur, n_cur, "current", o);
+	rc = drift_sample_prepare(b, cur, n_cur, "current", o, 0);
 	if (threaded)
 		pthread_join(t, NULL);
 	if (j.rc < 0 || rc < 0) {
@@ -198,7 +219,7 @@ int mlops_drift_ks_ex(mlops_drift_ks_result *out, const double *ref, size_t n_re
 		return rc;
 	if ((rc = prepare_pair(&a, &b, ref, n_ref, cur, n_cur, &o)) < 0)
 		return rc;
-	rc = drift_ks_sorted(&r, a.keys, a.n, b.keys, b.n, o.alternative, o.ks_method);
+	rc = drift_ks_unsorted(&r, a.keys, a.n, b.keys, b.n, o.alternative, o.ks_method, 2);
 	if (rc == MLOPS_OK) {
 		r.nan_ref = a.nan;
 		r.nan_cur = b.nan;

@@ -18,14 +18,28 @@ extern "C" {
 
 /*
  * At each distinct value v of either sample (ascending), with i = #ref <= v and j = #cur <= v:
- * h = i n2/g - j n1/g, g = gcd(n1, n2). hmax/hmin are the extremes, starting from 0 with
- * i = j = 0 and k = ref[0]; (i, j, k) of each are those of the FIRST (smallest) v attaining it.
+ * h = i n2/g - j n1/g, g = gcd(n1, n2). hmax/hmin are its extremes over those points (the last
+ * has h = 0, so hmax >= 0 >= hmin); (i, j, k) of each are those of the FIRST (smallest) v
+ * attaining it, which is scipy's statistic_location.
  */
 typedef struct drift_ks_scan {
 	int64_t hmax, hmin;
 	uint64_t imax, jmax, imin, jmin;
 	uint64_t kmax, kmin;      /* keys (sort.h) */
 } drift_ks_scan;
+
+/* Continues a scan over the sorted keys a[0..na), b[0..nb) that follow i0 reference and j0 current values. */
+void drift_ks_merge(drift_ks_scan *s, const uint64_t *a, size_t na, const uint64_t *b, size_t nb,
+	uint64_t i0, uint64_t j0, int64_t n1g, int64_t n2g);
+
+/*
+ * The whole scan over unsorted keys (ks_scan.c): the same hmax/hmin and first locations as the
+ * merge of the sorted samples, for the sides the alternative needs (two-sided: the larger one
+ * exactly; the other may stay short of its true extreme). n1g, n2g: n1 and n2 over their gcd;
+ * threads > 1: the passes over large samples use two threads.
+ */
+int drift_ks_scan_unsorted(drift_ks_scan *s, const uint64_t *a, size_t n1, const uint64_t *b,
+	size_t n2, int64_t n1g, int64_t n2g, int alternative, unsigned threads);
 
 /* D, location, sign and p-value from a scan of samples of n1 (reference) and n2 values. */
 int drift_ks_finish(mlops_drift_ks_result *r, const drift_ks_scan *s, size_t n1, size_t n2,

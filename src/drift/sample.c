@@ -1,4 +1,4 @@
-/* Samples: the NaN policy, then sorted keys. */
+/* Samples: the NaN policy, then keys, sorted unless the caller does not need them so. */
 #include <stdlib.h>
 
 #include "core/error.h"
@@ -7,7 +7,7 @@
 #include "drift/stats.h"
 
 int drift_sample_prepare(drift_sample *s, const double *x, size_t n, const char *which,
-	const mlops_drift_options *o)
+	const mlops_drift_options *o, int sort)
 {
 	uint64_t *mem;
 	size_t kept, nan;
@@ -22,7 +22,7 @@ int drift_sample_prepare(drift_sample *s, const double *x, size_t n, const char 
 	if (n > SIZE_MAX / (2 * sizeof *mem))
 		return mlops__error(MLOPS_ELIMIT, "%s: %s sample of %zu values is too large",
 			drift_feature_name(o), which, n);
-	mem = mlops__malloc(2 * (n ? n : 1) * sizeof *mem);
+	mem = mlops__malloc((sort ? 2 : 1) * (n ? n : 1) * sizeof *mem); /* sorting needs scratch */
 	if (mem == NULL)
 		return MLOPS_ENOMEM;
 	kept = drift_keys_f64(mem, x, n, 1, &nan);
@@ -37,7 +37,7 @@ int drift_sample_prepare(drift_sample *s, const double *x, size_t n, const char 
 			which, n > 0 ? " after dropping NaNs" : "");
 	}
 	s->mem = mem;
-	s->keys = drift_sort_keys(mem, mem + n, kept);
+	s->keys = sort ? drift_sort_keys(mem, mem + n, kept) : mem;
 	s->n = kept;
 	s->nan = nan;
 	s->has_nan = nan > 0 && o->nan_policy == MLOPS_DRIFT_NAN_PROPAGATE;

@@ -14,9 +14,9 @@ int drift_options_resolve(mlops_drift_options *out, const mlops_drift_options *i
 const char *drift_feature_name(const mlops_drift_options *o);
 
 /*
- * A sample as sorted keys (see sort.h). prepare copies x, applies the NaN policy (DROP:
- * counts; PROPAGATE: sets has_nan; REJECT: MLOPS_EINVAL), sorts, and fails with MLOPS_EINVAL
- * naming the feature when nothing is left. which is "reference" or "current".
+ * A sample as keys (see sort.h). prepare copies x, applies the NaN policy (DROP: counts;
+ * PROPAGATE: sets has_nan; REJECT: MLOPS_EINVAL), sorts when sort is set, and fails with
+ * MLOPS_EINVAL naming the feature when nothing is left. which is "reference" or "current".
  */
 typedef struct drift_sample {
 	const uint64_t *keys;
@@ -26,12 +26,16 @@ typedef struct drift_sample {
 } drift_sample;
 
 int drift_sample_prepare(drift_sample *s, const double *x, size_t n, const char *which,
-	const mlops_drift_options *o);
+	const mlops_drift_options *o, int sort);
 void drift_sample_free(drift_sample *s);
 
 /* KS over sorted keys; fills everything but the NaN counts. */
 int drift_ks_sorted(mlops_drift_ks_result *r, const uint64_t *a, size_t n1, const uint64_t *b,
 	size_t n2, int alternative, int method);
+
+/* The same over unsorted keys, without sorting them (ks_scan.c): same results bit for bit. */
+int drift_ks_unsorted(mlops_drift_ks_result *r, const uint64_t *a, size_t n1, const uint64_t *b,
+	size_t n2, int alternative, int method, unsigned threads);
 
 /* Wasserstein-1 over sorted keys. */
 double drift_wasserstein_sorted(const uint64_t *a, size_t n1, const uint64_t *b, size_t n2);

@@ -5,7 +5,8 @@ for samples that tests/drift/test_drift.c regenerates bit-for-bit from the same 
 Run from this directory:  python3 gen_golden.py > golden.txt
 Line format:  <stat> <name> <sample-ref> <sample-cur> <params...> <expected values as float.hex>
 A sample is  n:kind:seed:scale:shift  with kind u (uniform), n (Irwin-Hall 4, ~normal),
-i (integers floor(u*scale)+shift: heavy ties), and NaNs every 'shift' for kind m.
+i (integers floor(u*scale)+shift: heavy ties), r and q (heavy tails: (u-0.5)/u, (u-0.5)/u^3),
+NaNs every 'shift' for kind m and alternating +inf/-inf every 'shift' for kind f.
 """
 import sys
 import numpy as np
@@ -42,6 +43,16 @@ def sample(spec):
         elif kind == 'm':  # ~normal with a NaN every int(shift) values
             v = scale * (((u() + u()) + (u() + u())) - 2.0)
             out.append(float('nan') if i % int(shift) == 0 else v)
+        elif kind == 'f':  # ~normal with +inf, -inf, +inf, ... every int(shift) values
+            v = scale * (((u() + u()) + (u() + u())) - 2.0)
+            inf = float('inf') if (i // int(shift)) % 2 == 0 else float('-inf')
+            out.append(inf if i % int(shift) == 0 else v)
+        elif kind == 'r':  # heavy tails: a centred uniform over a uniform
+            a = u()
+            out.append(shift + scale * (a - 0.5) / u())
+        elif kind == 'q':  # heavier: values over many orders of magnitude
+            a, b, c = u(), u(), u()
+            out.append(shift + scale * (a - 0.5) / ((b * c) * u()))
         else:
             raise ValueError(kind)
     return np.array(out)
@@ -53,7 +64,8 @@ def h(x):
 
 def ks(name, a, b, alt='two-sided', method='auto'):
     r = stats.ks_2samp(sample(a), sample(b), alternative=alt, method=method)
-    print('ks', name, a, b, alt, method, h(r.statistic), h(r.pvalue))
+    print('ks', name, a, b, alt, method, h(r.statistic), h(r.pvalue), h(r.statistic_location),
+          int(r.statistic_sign))
 
 
 def psi_ref(ref, cur, bins):
@@ -151,6 +163,17 @@ for alt in ['less', 'greater']:
     ks(f'one_big_{alt}', '700:n:45:1:0', '500:n:46:1:0.1', alt)
     ks(f'one_asymp_{alt}', '20000:n:47:1:0', '15000:n:48:1:0.02', alt)
 ks('forced_asymp', '500:n:49:1:0', '600:n:50:1:0.1', 'two-sided', 'asymp')
+# large samples: the scan without sorting (ks_scan.c) on ties, heavy tails and infinities
+ks('big_ties', '200000:i:81:50:0', '150000:i:82:50:0')
+ks('big_tail', '200000:r:83:1:0', '150000:r:84:1:0.01')
+ks('big_xtail', '100000:q:85:1:0', '120000:q:86:1:0')
+ks('big_inf', '100000:f:87:1:7', '80000:f:88:1:11')
+ks('big_shift', '150000:n:89:1:0', '150000:n:90:1:0.003')
+ks('big_same', '150000:n:91:1:0', '150000:n:91:1:0')  # D = 0: every bucket is looked into
+for alt in ['less', 'greater']:
+    ks(f'big_tail_{alt}', '200000:r:83:1:0', '150000:r:84:1:0.01', alt)
+    ks(f'big_ties_{alt}', '200000:i:81:50:0', '150000:i:82:50:0', alt)
+    ks(f'big_same_{alt}', '150000:n:91:1:0', '150000:n:91:1:0', alt)
 # PSI (numpy reference of the documented definition)
 psi('psi10', '5000:n:51:1:0', '4000:n:52:1:0.2', 10)
 psi('psi_same', '5000:n:53:1:0', '5000:n:54:1:0', 10)

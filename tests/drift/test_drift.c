@@ -51,6 +51,14 @@ static double *sample(const char *spec, size_t *n_out)
 		case 'm': { double a = unif(&s), b = unif(&s), c = unif(&s), d = unif(&s);
 			double v = scale * (((a + b) + (c + d)) - 2.0);
 			x[i] = i % (size_t)shift == 0 ? NAN : v; break; }
+		case 'f': { double a = unif(&s), b = unif(&s), c = unif(&s), d = unif(&s);
+			double v = scale * (((a + b) + (c + d)) - 2.0);
+			double inf = (i / (size_t)shift) % 2 == 0 ? INFINITY : -INFINITY;
+			x[i] = i % (size_t)shift == 0 ? inf : v; break; }
+		case 'r': { double a = unif(&s), b = unif(&s);
+			x[i] = shift + scale * (a - 0.5) / b; break; }
+		case 'q': { double a = unif(&s), b = unif(&s), c = unif(&s), d = unif(&s);
+			x[i] = shift + scale * (a - 0.5) / ((b * c) * d); break; }
 		default: fail_msg("bad kind %c", kind);
 		}
 	}
@@ -93,7 +101,7 @@ static void test_golden(void **state)
 	(void)state;
 	assert_non_null(f);
 	while (fgets(line, sizeof line, f) != NULL) {
-		char stat[16], name[64], sa[64], sb[64], p1[32], p2[32], e1[64], e2[64], e3[64];
+		char stat[16], name[64], sa[64], sb[64], p1[32], p2[32], e1[64], e2[64], e3[64], e4[8];
 		double *a, *b, got, got2;
 		size_t na, nb;
 		mlops_drift_options o = MLOPS_DRIFT_OPTIONS_INIT;
@@ -105,12 +113,17 @@ static void test_golden(void **state)
 		o.feature = name;
 		if (strcmp(stat, "ks") == 0) {
 			mlops_drift_ks_result r;
-			assert_int_equal(sscanf(line, "%*s %*s %*s %*s %31s %31s %63s %63s", p1, p2, e1, e2), 4);
+			assert_int_equal(sscanf(line, "%*s %*s %*s %*s %31s %31s %63s %63s %63s %7s", p1, p2,
+				e1, e2, e3, e4), 6);
 			o.alternative = alt_of(p1);
 			o.ks_method = strcmp(p2, "asymp") == 0 ? MLOPS_DRIFT_KS_ASYMP : MLOPS_DRIFT_KS_AUTO;
 			assert_ok(mlops_drift_ks_ex(&r, a, na, b, nb, &o));
 			assert_close(name, r.statistic, strtod(e1, NULL), 1e-12, 1e-15);
 			assert_p(name, r.pvalue, strtod(e2, NULL));
+			/* scipy's statistic_location and statistic_sign */
+			if (!(r.location == strtod(e3, NULL)))
+				fail_msg("%s: location %.17g, scipy %.17g", name, r.location, strtod(e3, NULL));
+			assert_int_equal(r.sign, atoi(e4));
 			if (o.alternative == MLOPS_DRIFT_TWO_SIDED && o.ks_method == MLOPS_DRIFT_KS_AUTO) {
 				assert_ok(mlops_drift_ks(&got, &got2, a, na, b, nb));
 				assert_true(got == r.statistic && got2 == r.pvalue);

@@ -219,7 +219,7 @@ __global__ void __launch_bounds__(THREADS) scan_kernel(part *parts, size_t tiles
 
 __global__ void __launch_bounds__(THREADS) reduce_kernel(drift_ks_scan *ks, double *w,
 	unsigned long long *nan, int write_nan, const part *parts, size_t tiles, const sizes *sz,
-	size_t rows, size_t f0, const uint64_t *ref_keys, const uint64_t *key_off)
+	size_t rows, size_t f0)
 {
 	typedef cub::BlockReduce<part, THREADS> reduce_t;
 	__shared__ typename reduce_t::TempStorage tmp;
@@ -232,29 +232,7 @@ __global__ void __launch_bounds__(THREADS) reduce_kernel(drift_ks_scan *ks, doub
 	p = reduce_t(tmp).Reduce(p, op);
 	if (threadIdx.x != 0)
 		return;
-	/* the CPU starts from h = 0 at i = j = 0 and the first reference key, and moves only on a strict gain */
-	uint64_t first = ref_keys[key_off[f]];
-	drift_ks_scan r;
-	if (p.hmax <= 0) {
-		r.hmax = 0;
-		r.imax = r.jmax = 0;
-		r.kmax = first;
-	} else {
-		r.hmax = p.hmax;
-		r.imax = p.imax;
-		r.jmax = p.jmax;
-		r.kmax = p.kmax;
-	}
-	if (p.hmin >= 0) {
-		r.hmin = 0;
-		r.imin = r.jmin = 0;
-		r.kmin = first;
-	} else {
-		r.hmin = p.hmin;
-		r.imin = p.imin;
-		r.jmin = p.jmin;
-		r.kmin = p.kmin;
-	}
+	drift_ks_scan r = { p.hmax, p.hmin, p.imax, p.jmax, p.imin, p.jmin, p.kmax, p.kmin };
 	ks[f] = r;
 	if (w != nullptr)
 		w[f] = p.w;
@@ -341,7 +319,7 @@ int ks_scan(const drift_cuda_ref *ref, const matrix &m, drift_ks_scan *ks, doubl
 		if ((rc = launched("scan_kernel")) < 0)
 			return rc;
 		reduce_kernel<<<(unsigned)nf, THREADS, 0, s>>>(ks, w, nan, write_nan, parts, tiles, sz, rows,
-			f0, ref->keys, ref->key_off);
+			f0);
 		if ((rc = launched("reduce_kernel")) < 0)
 			return rc;
 	}
