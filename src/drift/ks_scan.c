@@ -72,7 +72,7 @@ static int sort_and_merge(scan_ctx *c, const uint64_t *a, size_t na, const uint6
  */
 typedef struct bucketing {
 	uint64_t fmin, fmax;
-	double base, scale, top;
+	double base, scale, bottom, top; /* bottom = 0: a variable bound compiles to maxsd, not a branch */
 } bucketing;
 
 static inline size_t bucket_of(const bucketing *m, uint64_t k)
@@ -80,7 +80,7 @@ static inline size_t bucket_of(const bucketing *m, uint64_t k)
 	double t = (drift_value(k) * 0.5 - m->base) * m->scale;
 	size_t d;
 
-	t = t > 0.0 ? t : 0.0;
+	t = t > m->bottom ? t : m->bottom;
 	t = t < m->top ? t : m->top;
 	d = 1 + (size_t)(int64_t)t; /* a signed conversion is one instruction */
 	d = k < m->fmin ? 0 : d;
@@ -258,7 +258,7 @@ static int scan_segment(scan_ctx *c, const uint64_t *a, size_t na, const uint64_
 		nbk *= 2;
 	lo = drift_value(fmin) * 0.5;
 	hi = drift_value(fmax) * 0.5;
-	m = (bucketing){ fmin, fmax, lo, (double)(nbk - 1) / (hi - lo), (double)(nbk - 1) };
+	m = (bucketing){ fmin, fmax, lo, (double)(nbk - 1) / (hi - lo), 0.0, (double)(nbk - 1) };
 	if (fmin > fmax || !(hi > lo) || !(m.scale < 1e300))
 		return sort_and_merge(c, a, na, b, nb, i0, j0); /* no finite range to split */
 	return scan_buckets(c, &m, nbk + 2, a, na, b, nb, i0, j0, depth);

@@ -286,6 +286,84 @@ static void test_bad_input(void **state)
 	assert_code(mlops_drift_missing_rate(&v, NULL, 2), MLOPS_EINVAL);
 }
 
+/* PSI over fixed edges from counts made here by a plain scan: bin = the number of edges <= v. */
+static double psi_by_scan(const double *e, size_t ne, const double *r, size_t nr, const double *c,
+	size_t nc)
+{
+	double psi = 0.0;
+
+	for (size_t b = 0; b <= ne; b++) {
+		size_t kr = 0, kc = 0, nr_ok = 0, nc_ok = 0;
+		for (size_t i = 0; i < nr + nc; i++) {
+			double v = i < nr ? r[i] : c[i - nr];
+			size_t bin = 0;
+			if (isnan(v))
+				continue;
+			while (bin < ne && e[bin] <= v)
+				bin++;
+			if (i < nr) {
+				nr_ok++;
+				kr += bin == b;
+			} else {
+				nc_ok++;
+				kc += bin == b;
+			}
+		}
+		double p = kr ? (double)kr / (double)nr_ok : 1e-4, q = kc ? (double)kc / (double)nc_ok : 1e-4;
+		psi += (q - p) * log(q / p);
+	}
+	return psi;
+}
+
+/*
+ * The binning of current values against fixed edges, where a lookup grid could go wrong:
+ * values on, just below and just above every edge, infinities, edges sharing a grid cell, more
+ * edges than the grid holds, and spans too wide or too narrow for it.
+ */
+static void test_binning_edge_cases(void **state)
+{
+	static const double even[] = { -2, -1.5, -1, -0.5, 0, 0.5, 1, 1.5, 2 };
+	static const double close2[] = { 0, 1e-9, 1 };
+	static const double close3[] = { 0, 1e-12, 2e-12, 1 };
+	static const double wide[] = { -1e308, 0, 1e308 };
+	static const double tiny[] = { 0, 5e-324, 1e-323, 1.5e-323 };
+	double many[300];
+	const struct { const double *e; size_t n; } sets[] = {
+		{ even, 9 }, { close2, 3 }, { close3, 4 }, { wide, 3 }, { tiny, 4 }, { many, 300 },
+	};
+	double ref[64], cur[3 * 300 + 40];
+
+	(void)state;
+	for (size_t i = 0; i < 300; i++)
+		many[i] = -3.0 + 0.02 * (double)i + (i % 7) * 1e-7;
+	for (size_t i = 0; i < 64; i++)
+		ref[i] = -2.5 + 5.0 * (double)i / 63.0;
+	for (size_t t = 0; t < sizeof sets / sizeof *sets; t++) {
+		const double *e = sets[t].e;
+		size_t ne = sets[t].n, nc = 0;
+		mlops_drift_options o = MLOPS_DRIFT_OPTIONS_INIT;
+		double got;
+
+		for (size_t k = 0; k < ne; k++) {
+			cur[nc++] = e[k];
+			cur[nc++] = nextafter(e[k], -INFINITY);
+			cur[nc++] = nextafter(e[k], INFINITY);
+		}
+		cur[nc++] = INFINITY;
+		cur[nc++] = -INFINITY;
+		cur[nc++] = 0.0;
+		cur[nc++] = -0.0;
+		cur[nc++] = NAN;
+		for (int i = 0; i < 30; i++)
+			cur[nc++] = -3.5 + 0.25 * i;
+		o.binning = MLOPS_DRIFT_BINS_FIXED;
+		o.edges = e;
+		o.n_edges = ne;
+		assert_ok(mlops_drift_psi_ex(&got, ref, 64, cur, nc, &o));
+		assert_close("fixed-edge PSI", got, psi_by_scan(e, ne, ref, 64, cur, nc), 1e-12, 1e-15);
+	}
+}
+
 static void test_fixed_edges_and_js_bounds(void **state)
 {
 	double ref[] = { 0, 1, 2, 3, 4, 5, 6, 7 }, cur[] = { 1, 1, 4, 9 }, edges[] = { 2, 4 }, v, js;
@@ -335,6 +413,7 @@ int main(void)
 		cmocka_unit_test(test_nan_policy),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_fixed_edges_and_js_bounds),
+		cmocka_unit_test(test_binning_edge_cases),
 		cmocka_unit_test(test_corrections),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
