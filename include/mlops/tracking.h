@@ -121,6 +121,9 @@ MLOPS_API int mlops_run_log(mlops_metric_key *k, double value, int64_t step);
  * [artifact_dir/]<file name>, recording its size and SHA-256. artifact_dir NULL = the root.
  * A directory that is absolute, has a ".." segment, or leads outside the root through a
  * symbolic link is MLOPS_EPERM.
+ * On an MLflow store the copy is then uploaded through the server's artifact proxy to the
+ * run's artifact_uri (mlflow-artifacts:/...; any other is MLOPS_EUNSUPPORTED) and removed: in
+ * SYNC mode before the call returns, in BUFFERED mode by the spool's sync thread, in order.
  */
 MLOPS_API int mlops_run_log_artifact(mlops_run *r, const char *local_path, const char *artifact_dir);
 
@@ -213,12 +216,14 @@ MLOPS_API int mlops_artifact_list_get(mlops_artifact_list **out, mlops_store *s,
 MLOPS_API size_t mlops_artifact_list_count(const mlops_artifact_list *l);
 MLOPS_API const char *mlops_artifact_list_path(const mlops_artifact_list *l, size_t i);   /* "dir/file.bin" */
 MLOPS_API uint64_t mlops_artifact_list_size(const mlops_artifact_list *l, size_t i);      /* bytes, uncompressed */
-MLOPS_API const char *mlops_artifact_list_sha256(const mlops_artifact_list *l, size_t i); /* 64 hex characters */
+/* 64 hex characters; "" on an MLflow store for a file not logged through this spool (MLflow keeps none). */
+MLOPS_API const char *mlops_artifact_list_sha256(const mlops_artifact_list *l, size_t i);
 MLOPS_API void mlops_artifact_list_free(mlops_artifact_list *l);
 
 /*
  * Copies artifact path ("dir/file.bin") of run run_id to local_path, verifying its size and
- * SHA-256: a mismatch is MLOPS_ECORRUPT and local_path is not created.
+ * SHA-256 (the size alone where the SHA-256 is not known, see above): a mismatch is
+ * MLOPS_ECORRUPT and local_path is not created.
  */
 MLOPS_API int mlops_artifact_download(mlops_store *s, const char *run_id, const char *path,
 	const char *local_path);

@@ -99,10 +99,21 @@ typedef struct store_ops {
 	int (*tk_metric_write)(void *w, const tk_series *series, size_t n);
 	void (*tk_metric_series_free)(void *cache);
 	void (*tk_metric_writer_close)(void *w);
-	/* Artifact records (the files themselves are copied by tracking/artifacts.c). */
+	/*
+	 * Artifact records (the files themselves are copied by tracking/artifacts.c into the run's
+	 * local artifact_uri; a->local names the copy, which a backend that keeps files elsewhere,
+	 * rest/, takes over: it sends and then removes it).
+	 */
 	int (*tk_artifact_put)(mlops_store *s, const char *run_id, const tk_artifact *a);
 	int (*tk_artifact_get)(tk_artifact *out, mlops_store *s, const char *run_id, const char *path);
 	int (*tk_artifact_list)(tk_artifact **out, size_t *n, mlops_store *s, const char *run_id);
+	/*
+	 * Backends that keep the files themselves (rest/: the server's artifact proxy; NULL where
+	 * they lie under the run's local artifact_uri): writes artifact path of run_id to fd,
+	 * hashing what it writes into *size and sha256.
+	 */
+	int (*tk_artifact_fetch)(mlops_store *s, const char *run_id, const char *path, int fd,
+		uint64_t *size, char sha256[65]);
 
 	/* remote — backends that hold writes for a server (rest/): NULL where there is none. */
 	int (*sync)(mlops_store *s, unsigned timeout_ms);     /* mlops_store_sync */

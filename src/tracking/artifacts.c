@@ -183,6 +183,7 @@ int mlops_run_log_artifact_ext(mlops_run *r, const char *local_path, const char 
 		unlink(tmp);
 		goto out;
 	}
+	a.local = dest;
 	rc = r->s->ops->tk_artifact_put(r->s, r->id, &a);
 out:
 	free(a.path);
@@ -284,11 +285,36 @@ out:
 	return rc;
 }
 
-int mlops_artifact_download(mlops_store *s, const char *run_id, const char *path, const char *local_path)
+/* The stored file of artifact a, from the run's local directory, into out_fd. */
+static int copy_local(mlops_store *s, const char *run_id, const tk_artifact *a, int out_fd,
+	const char *tmp, char sha[65], uint64_t *size)
 {
 	mlops_run_info *ri = NULL;
+	char *src = NULL, *dir = NULL;
+	int rc;
+
+	if ((rc = s->ops->tk_run_get(&ri, s, run_id)) < 0)
+		return rc;
+	if ((src = mlops__sprintf("%s/%s", ri->artifact_uri, a->path)) == NULL ||
+	    (dir = mlops__strdup(src)) == NULL) {
+		rc = MLOPS_ENOMEM;
+		goto out;
+	}
+	/* The stored file, links resolved, must still be under the run's directory. */
+	*strrchr(dir, '/') = '\0';
+	if ((rc = inside(ri->artifact_uri, dir)) == MLOPS_OK)
+		rc = copy_out(src, a->compressed, out_fd, tmp, sha, size);
+out:
+	mlops_run_info_free(ri);
+	free(src);
+	free(dir);
+	return rc;
+}
+
+int mlops_artifact_download(mlops_store *s, const char *run_id, const char *path, const char *local_path)
+{
 	tk_artifact a = { 0 };
-	char *src = NULL, *tmp = NULL, sha[65];
+	char *tmp = NULL, sha[65];
 	uint64_t size = 0;
 	int fd = -1, rc;
 
@@ -299,45 +325,31 @@ int mlops_artifact_download(mlops_store *s, const char *run_id, const char *path
 	if (s->ops->tk_artifact_get == NULL)
 		return mlops__error(MLOPS_EUNSUPPORTED, "the %s store does not support artifacts", s->ops->name);
 	if ((rc = tk_validate_artifact_dir(path)) < 0 ||
-	    (rc = s->ops->tk_artifact_get(&a, s, run_id, path)) < 0 ||
-	    (rc = s->ops->tk_run_get(&ri, s, run_id)) < 0)
+	    (rc = s->ops->tk_artifact_get(&a, s, run_id, path)) < 0)
 		goto out;
-	if ((src = mlops__sprintf("%s/%s", ri->artifact_uri, a.path)) == NULL ||
-	    (tmp = mlops__sprintf("%s.tmp-XXXXXX", local_path)) == NULL) {
+	if ((tmp = mlops__sprintf("%s.tmp-XXXXXX", local_path)) == NULL) {
 		rc = MLOPS_ENOMEM;
 		goto out;
-	}
-	{
-		/* The stored file, links resolved, must still be under the run's directory. */
-		char *dir = mlops__strdup(src);
-		if (dir == NULL) {
-			rc = MLOPS_ENOMEM;
-			goto out;
-		}
-		*strrchr(dir, '/') = '\0';
-		rc = inside(ri->artifact_uri, dir);
-		free(dir);
-		if (rc < 0)
-			goto out;
 	}
 	if ((fd = mkstemp(tmp)) < 0) {
 		rc = io_error("cannot create", tmp);
 		goto out;
 	}
-	rc = copy_out(src, a.compressed, fd, tmp, sha, &size);
+	rc = s->ops->tk_artifact_fetch ? s->ops->tk_artifact_fetch(s, run_id, a.path, fd, &size, sha)
+		: copy_local(s, run_id, &a, fd, tmp, sha, &size);
 	close(fd);
-	if (rc == MLOPS_OK && (size != a.size || strcmp(sha, a.sha256) != 0))
+	/* A store that does not know the SHA-256 (rest/, files logged elsewhere) checks the size. */
+	if (rc == MLOPS_OK && (size != a.size || (a.sha256[0] != '\0' && strcmp(sha, a.sha256) != 0)))
 		rc = mlops__error(MLOPS_ECORRUPT, "artifact '%s' of run %s is corrupt: %llu bytes with "
 			"SHA-256 %s, recorded %llu bytes with SHA-256 %s", path, run_id,
-			(unsigned long long)size, sha, (unsigned long long)a.size, a.sha256);
+			(unsigned long long)size, sha, (unsigned long long)a.size,
+			a.sha256[0] ? a.sha256 : "(unknown)");
 	if (rc == MLOPS_OK && rename(tmp, local_path) != 0)
 		rc = io_error("cannot create", local_path);
 	if (rc < 0)
 		unlink(tmp);
 out:
-	mlops_run_info_free(ri);
 	free(a.path);
-	free(src);
 	free(tmp);
 	return rc;
 }

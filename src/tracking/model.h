@@ -108,8 +108,9 @@ typedef struct tk_series {
 typedef struct tk_artifact {
 	char *path;                  /* relative to the run's artifact directory */
 	uint64_t size;               /* of the original file */
-	char sha256[65];
+	char sha256[65];             /* "" where the store does not know it (rest/: not logged through its spool) */
 	int compressed;
+	const char *local;           /* tk_artifact_put only: where the copied file lies now */
 } tk_artifact;
 
 void tk_kv_free(tk_kv *kv, size_t n);

@@ -3,19 +3,25 @@
 
 Usage: check_mlflow.py EXPECTED.json   (server: $MLOPS_TEST_MLFLOW_URI)
 EXPECTED = {"runs": [{"local_id", "experiment", "status", "params": {}, "tags": {},
-                      "metrics": {key: [[value, step, timestamp_ms], ...]}}],
+                      "metrics": {key: [[value, step, timestamp_ms], ...]},
+                      "artifacts": {path: local source file}, "artifact_sha256": {path: hex}}],
             "models": [{"name", "description", "versions": [{"version", "source", "run_local_id",
                         "tags": {}}], "aliases": {alias: version}}]}
 Values are numbers or "NaN", "Infinity", "-Infinity". Every run must exist exactly once (found
 by its tag mlops.local_run_id), every metric must hold exactly the expected points (each once).
+A run's artifacts, listed recursively, must be exactly the expected paths, each downloaded
+byte-identical to its source file, with the SHA-256 that libmlops listed.
 Prints each mismatch and exits 1 if there was any.
 """
+import hashlib
 import json
 import math
 import os
 import sys
+import tempfile
 
-from mlflow.tracking import MlflowClient
+os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")
+from mlflow.tracking import MlflowClient  # noqa: E402
 
 errors = []
 
@@ -60,7 +66,38 @@ def check_run(client, run):
                 errors.append(f"run {run['local_id']}: metric {key}: got ({m.value}, {m.step}, {m.timestamp}), "
                               f"expected ({value}, {step}, {ts})")
                 break
+    if "artifacts" in run:
+        check_artifacts(client, run, r.info.run_id)
     return r.info.run_id
+
+
+def list_all(client, run_id, path=None):
+    out = {}
+    for f in client.list_artifacts(run_id, path):
+        if f.is_dir:
+            out.update(list_all(client, run_id, f.path))
+        else:
+            out[f.path] = f.file_size
+    return out
+
+
+def check_artifacts(client, run, run_id):
+    want = run["artifacts"]
+    listed = list_all(client, run_id)
+    check(sorted(listed) == sorted(want), f"run {run['local_id']}: artifacts {sorted(listed)} != {sorted(want)}")
+    with tempfile.TemporaryDirectory() as dst:
+        for path, source in want.items():
+            if path not in listed:
+                continue
+            data = open(client.download_artifacts(run_id, path, dst), "rb").read()
+            expected = open(source, "rb").read()
+            check(data == expected, f"run {run['local_id']}: artifact {path}: {len(data)} bytes differ "
+                  f"from the {len(expected)} of {source}")
+            check(listed[path] == len(expected), f"run {run['local_id']}: artifact {path}: listed size "
+                  f"{listed[path]} != {len(expected)}")
+            sha = run.get("artifact_sha256", {}).get(path)
+            check(sha == hashlib.sha256(expected).hexdigest(),
+                  f"run {run['local_id']}: artifact {path}: libmlops listed SHA-256 {sha}")
 
 
 def check_model(client, model, server_ids):
@@ -95,7 +132,8 @@ def main():
     for e in errors:
         print("MISMATCH:", e)
     n_points = sum(len(p) for r in expected.get("runs", []) for p in r.get("metrics", {}).values())
-    print(f"checked {len(expected.get('runs', []))} runs ({n_points} points), "
+    n_files = sum(len(r.get("artifacts", {})) for r in expected.get("runs", []))
+    print(f"checked {len(expected.get('runs', []))} runs ({n_points} points, {n_files} artifacts), "
           f"{len(expected.get('models', []))} models through MlflowClient: {len(errors)} mismatches")
     return 1 if errors else 0
 

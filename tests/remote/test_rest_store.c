@@ -1,8 +1,9 @@
 /*
  * The MLflow store against a real MLflow server (with_mlflow.py): runs, params, tags, metrics
  * (NaN, +-inf), models, versions and aliases written through the public API, read back through
- * it and — in the last test — through MLflow's own Python client (check_mlflow.py); and the
- * spool's faults: server not started yet, killed mid-run and restarted, answering 503 and 429.
+ * it and — in the last test — through MLflow's own Python client (check_mlflow.py); the
+ * spool's faults: server not started yet, killed mid-run and restarted, answering 503 and 429;
+ * and artifacts through MLflow's artifact proxy (SYNC, and BUFFERED while the server is down).
  */
 #include <curl/curl.h>
 #include <jansson.h>
@@ -252,7 +253,6 @@ static void test_bad_input(void **state)
 	assert_ok(mlops_store_sync(s, 30000));
 	assert_code(mlops_metric_history(&p, &n, s, id, "never"), MLOPS_ENOTFOUND);
 	assert_code(mlops_run_get_param((char **)&p, s, "0123456789abcdef0123456789abcdef", "k"), MLOPS_ENOTFOUND);
-	/* Artifacts are not sent to MLflow yet: said so, not silently dropped. */
 	assert_ok(mlops_store_backlog(&pending, NULL, s));
 	assert_int_equal(pending, 0);
 	assert_ok(mlops_store_close(s));
@@ -417,6 +417,210 @@ static void test_server_killed_midrun(void **state)
 	assert_ok(mlops_store_close(s));
 }
 
+/* ---- artifacts through MLflow's artifact proxy ---- */
+
+/* size bytes of binary content (NULs included) that differ with seed. */
+static const char *write_binary(const char *name, size_t size, unsigned seed)
+{
+	static char path[4][512];
+	static int turn;
+	char *p = path[turn++ % 4];
+	unsigned char buf[4096];
+	FILE *f;
+	uint32_t x = seed * 2654435761u + 1;
+
+	snprintf(p, 512, "%s/%s", tmp, name);
+	assert_non_null(f = fopen(p, "wb"));
+	for (size_t done = 0; done < size;) {
+		size_t n = size - done < sizeof buf ? size - done : sizeof buf;
+		for (size_t i = 0; i < n; i++) {
+			x = x * 1664525u + 1013904223u;
+			buf[i] = (i % 7 == 0) ? 0 : (unsigned char)(x >> 24);
+		}
+		assert_int_equal(fwrite(buf, 1, n, f), n);
+		done += n;
+	}
+	assert_int_equal(fclose(f), 0);
+	return p;
+}
+
+static void assert_same_file(const char *a, const char *b)
+{
+	char cmd[1200];
+	snprintf(cmd, sizeof cmd, "cmp -s '%s' '%s'", a, b);
+	if (system(cmd) != 0)
+		fail_msg("%s and %s differ", a, b);
+}
+
+/* No staged copy is left once the server has every file. */
+static void assert_nothing_staged(const char *spool)
+{
+	char cmd[1200];
+	snprintf(cmd, sizeof cmd, "test -z \"$(find '%s/%s.artifacts' -type f 2>/dev/null)\"", tmp, spool);
+	if (system(cmd) != 0)
+		fail_msg("staged artifact copies remain under %s.artifacts", spool);
+}
+
+/* Checks our listing against the expected {path: source file}; records the SHA-256s for check_mlflow.py. */
+static void check_listing(mlops_store *s, const char *id, json_t *run, json_t *files)
+{
+	mlops_artifact_list *l;
+	const char *path;
+	json_t *src, *sha = json_object();
+	size_t i = 0;
+
+	assert_ok(mlops_artifact_list_get(&l, s, id));
+	assert_int_equal(mlops_artifact_list_count(l), json_object_size(files));
+	/* jansson iterates in insertion order: files are added sorted by path. */
+	json_object_foreach(files, path, src) {
+		FILE *f = fopen(json_string_value(src), "rb");
+		assert_non_null(f);
+		fseek(f, 0, SEEK_END);
+		assert_string_equal(mlops_artifact_list_path(l, i), path);
+		assert_int_equal(mlops_artifact_list_size(l, i), (uint64_t)ftell(f));
+		fclose(f);
+		assert_int_equal(strlen(mlops_artifact_list_sha256(l, i)), 64);
+		json_object_set_new(sha, path, json_string(mlops_artifact_list_sha256(l, i)));
+		i++;
+	}
+	mlops_artifact_list_free(l);
+	json_object_set(run, "artifacts", files);
+	json_object_set_new(run, "artifact_sha256", sha);
+}
+
+/* An experiment whose runs keep artifacts outside the proxy (a local path on the server). */
+static void create_unproxied_experiment(const char *name)
+{
+	char url[512], body[1024];
+	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+	long status = 0;
+	CURL *k = curl_easy_init();
+
+	snprintf(url, sizeof url, "%s/api/2.0/mlflow/experiments/create", env_or_fail("MLOPS_TEST_MLFLOW_URI"));
+	snprintf(body, sizeof body, "{\"name\": \"%s\", \"artifact_location\": \"%s/unproxied\"}", name, tmp);
+	curl_easy_setopt(k, CURLOPT_URL, url);
+	curl_easy_setopt(k, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(k, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(k, CURLOPT_WRITEFUNCTION, discard);
+	assert_int_equal(curl_easy_perform(k), CURLE_OK);
+	curl_easy_getinfo(k, CURLINFO_RESPONSE_CODE, &status);
+	curl_easy_cleanup(k);
+	curl_slist_free_all(h);
+	assert_int_equal(status, 200);
+}
+
+/* SYNC: each file is on the server when the call returns; bad inputs as with SQLite. */
+static void test_artifacts_sync(void **state)
+{
+	(void)state;
+	mlops_artifact_options ao = MLOPS_ARTIFACT_OPTIONS_INIT;
+	mlops_store *s;
+	mlops_run *r;
+	char exp[64], id[33], out[512];
+
+	unique(exp, sizeof exp, "artifacts");
+	assert_ok(open_store(&s, env_or_fail("MLOPS_TEST_MLFLOW_URI"), MLOPS_DURABILITY_SYNC,
+		test_path(tmp, "art-sync.db"), 1000));
+	assert_ok(mlops_run_start(&r, s, exp, "artifacts"));
+	strcpy(id, mlops_run_id(r));
+	json_t *run = expect_run(id, exp, "FINISHED"), *files = json_object();
+
+	const char *notes = write_binary("notes v1.txt", 777, 1);
+	json_object_set_new(files, "docs/notes v1.txt", json_string(notes));
+	assert_ok(mlops_run_log_artifact(r, notes, "docs"));
+	/* 5 MiB and a bit, stored compressed here: the server gets the original bytes. */
+	const char *big = write_binary("big.bin", 5 * 1024 * 1024 + 123, 2);
+	json_object_set_new(files, "models/ckpt/big.bin", json_string(big));
+	ao.compress = 1;
+	assert_ok(mlops_run_log_artifact_ext(r, big, "models/ckpt", &ao));
+	const char *small = write_binary("small.bin", 1000, 3);
+	json_object_set_new(files, "small.bin", json_string(small));
+	assert_ok(mlops_run_log_artifact(r, small, NULL));
+
+	/* Bad inputs: the codes and messages of the SQLite store; nothing sent, nothing staged. */
+	assert_code(mlops_run_log_artifact(r, test_path(tmp, "missing.bin"), NULL), MLOPS_EIO);
+	assert_non_null(strstr(mlops_errmsg(), "missing.bin"));
+	assert_code(mlops_run_log_artifact(r, tmp, NULL), MLOPS_EINVAL);
+	assert_non_null(strstr(mlops_errmsg(), "not a regular file"));
+	assert_code(mlops_run_log_artifact(r, small, "../x"), MLOPS_EPERM);
+	assert_code(mlops_run_log_artifact(r, small, "/abs"), MLOPS_EPERM);
+	assert_ok(mlops_run_end(r, MLOPS_RUN_FINISHED));
+
+	check_listing(s, id, run, files);
+	json_decref(files);
+	snprintf(out, sizeof out, "%s/big.out", tmp);
+	assert_ok(mlops_artifact_download(s, id, "models/ckpt/big.bin", out));
+	assert_same_file(big, out);
+	snprintf(out, sizeof out, "%s/notes.out", tmp);
+	assert_ok(mlops_artifact_download(s, id, "docs/notes v1.txt", out));
+	assert_same_file(notes, out);
+	assert_code(mlops_artifact_download(s, id, "nope.bin", out), MLOPS_ENOTFOUND);
+	assert_code(mlops_artifact_download(s, id, "../x", out), MLOPS_EPERM);
+	assert_code(mlops_artifact_download(s, "0123456789abcdef0123456789abcdef", "small.bin", out), MLOPS_ENOTFOUND);
+	assert_nothing_staged("art-sync.db");
+
+	/* A run whose artifacts the server does not proxy: said so, with the reason. */
+	char other[64];
+	unique(other, sizeof other, "unproxied");
+	create_unproxied_experiment(other);
+	assert_ok(mlops_run_start(&r, s, other, NULL));
+	assert_code(mlops_run_log_artifact(r, small, NULL), MLOPS_EUNSUPPORTED);
+	assert_non_null(strstr(mlops_errmsg(), "does not proxy"));
+	assert_ok(mlops_run_end(r, MLOPS_RUN_FINISHED));
+	assert_nothing_staged("art-sync.db");
+	assert_ok(mlops_store_close(s));
+}
+
+/* BUFFERED with the server unreachable: uploads wait in the spool, then arrive, in order. */
+static void test_artifacts_offline(void **state)
+{
+	(void)state;
+	mlops_store *s;
+	mlops_run *r;
+	char exp[64], id[33], out[512], latest[512];
+	uint64_t pending, rejected;
+
+	unique(exp, sizeof exp, "art-offline");
+	control("/proxy/refuse");
+	assert_ok(open_store(&s, env_or_fail("MLOPS_TEST_PROXY_URI"), MLOPS_DURABILITY_BUFFERED,
+		test_path(tmp, "art-offline.db"), 300));
+	assert_ok(mlops_run_start(&r, s, exp, "offline-artifacts"));
+	strcpy(id, mlops_run_id(r));
+	json_t *run = expect_run(id, exp, "FINISHED"), *files = json_object();
+	const char *ckpt = write_binary("ckpt.bin", 3 * 1024 * 1024 + 7, 4);
+	json_object_set_new(files, "ckpt/ckpt.bin", json_string(ckpt));
+	assert_ok(mlops_run_log_artifact(r, ckpt, "ckpt")); /* returns at once: the server is down */
+	/* The same path twice while both wait: the second content wins. */
+	snprintf(latest, sizeof latest, "%s/latest.bin", tmp);
+	write_binary("latest.bin", 5000, 5);
+	assert_ok(mlops_run_log_artifact(r, latest, NULL));
+	const char *second = write_binary("latest.bin", 6000, 6);
+	assert_ok(mlops_run_log_artifact(r, second, NULL));
+	snprintf(out, sizeof out, "%s/latest.expected", tmp);
+	assert_int_equal(rename(second, out), 0);
+	json_object_set_new(files, "latest.bin", json_string(out));
+	assert_ok(mlops_run_end(r, MLOPS_RUN_FINISHED));
+	assert_code(mlops_store_sync(s, 300), MLOPS_ENETWORK);
+	assert_ok(mlops_store_backlog(&pending, NULL, s));
+	assert_true(pending >= 5); /* run, 3 files, end */
+	assert_ok(mlops_store_close(s));
+
+	control("/proxy/up");
+	assert_ok(open_store(&s, env_or_fail("MLOPS_TEST_PROXY_URI"), MLOPS_DURABILITY_BUFFERED,
+		test_path(tmp, "art-offline.db"), 300));
+	assert_ok(mlops_store_sync(s, 60000));
+	assert_ok(mlops_store_backlog(&pending, &rejected, s));
+	assert_int_equal(pending, 0);
+	assert_int_equal(rejected, 0);
+	check_listing(s, id, run, files);
+	snprintf(out, sizeof out, "%s/ckpt.out", tmp);
+	assert_ok(mlops_artifact_download(s, id, "ckpt/ckpt.bin", out));
+	assert_same_file(ckpt, out);
+	json_decref(files);
+	assert_nothing_staged("art-offline.db");
+	assert_ok(mlops_store_close(s));
+}
+
 /* Everything above, read through MLflow's own client. */
 static void test_check_with_mlflow_client(void **state)
 {
@@ -441,6 +645,8 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_server_not_started),
 		cmocka_unit_test(test_busy_answers),
 		cmocka_unit_test(test_server_killed_midrun),
+		cmocka_unit_test(test_artifacts_sync),
+		cmocka_unit_test(test_artifacts_offline),
 		cmocka_unit_test(test_check_with_mlflow_client),
 	};
 	int rc;

@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
-"""Starts a real MLflow tracking server on 127.0.0.1 (temporary SQLite backend and artifact root),
-runs a test program with MLOPS_TEST_MLFLOW_URI pointing at it, and stops the server.
+"""Starts a real MLflow tracking server on 127.0.0.1 (temporary SQLite backend; artifacts served
+through its proxy from a temporary directory), runs a test program with MLOPS_TEST_MLFLOW_URI
+pointing at it, and stops the server.
 
 Usage: with_mlflow.py PROGRAM [ARGS...]
 Exits 77 (meson's "skipped") when mlflow is not installed and MLOPS_REQUIRE_MLFLOW is unset;
@@ -39,7 +40,8 @@ class Server:
     def __init__(self, mlflow, tmp, port):
         self.cmd = [mlflow, "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
                     "--backend-store-uri", f"sqlite:///{tmp}/mlflow.db",
-                    "--default-artifact-root", f"{tmp}/artifacts"]
+                    # Artifacts through the server's proxy (mlflow-artifacts:/ run URIs).
+                    "--artifacts-destination", f"{tmp}/artifacts"]
         self.uri = f"http://127.0.0.1:{port}"
         self.port = port
         self.log_path = os.path.join(tmp, "server.log")
@@ -134,7 +136,7 @@ def make_proxy(faults, upstream_port):
             self.end_headers()
             self.wfile.write(data)
 
-        do_GET = do_POST = do_PATCH = do_DELETE = forward
+        do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = forward
 
     return Proxy
 

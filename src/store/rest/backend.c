@@ -98,7 +98,7 @@ int mlops__rest_open(mlops_store *s, const char *uri)
 	b->spool_path = s->opts.spool_path ? mlops__strdup(s->opts.spool_path) : default_spool_path(b->http->base_url);
 	if (b->spool_path == NULL)
 		return MLOPS_ENOMEM;
-	/* Artifacts are not sent yet (tk_artifact_*): keep local copies beside the spool, not in "(null)". */
+	/* Where artifacts are staged until the server has them (see backend.h): beside the spool. */
 	if (s->opts.artifact_root == NULL &&
 	    (s->opts.artifact_root = mlops__sprintf("%s.artifacts", b->spool_path)) == NULL)
 		return MLOPS_ENOMEM;

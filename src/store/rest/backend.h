@@ -26,6 +26,21 @@
  * by the tag are taken as server ids, so runs made by other MLflow clients work too.
  * Experiments created while the server is unreachable get a placeholder id "local-<16 hex>"
  * mapped the same way (spool table `experiments`), created or found by name at send time.
+ *
+ * Artifacts (artifacts.c) go through MLflow's artifact proxy: PUT/GET
+ * /api/2.0/mlflow-artifacts/artifacts/<run's root>/<path>, where the run's root is the path of
+ * its artifact_uri "mlflow-artifacts:/<experiment>/<run>/artifacts" (a server started with
+ * --serve-artifacts, the default, and --artifacts-destination). Any other artifact_uri is
+ * MLOPS_EUNSUPPORTED. tracking/artifacts.c first copies the file under the store's artifact
+ * root (default <spool>.artifacts) as for SQLite (same checks, same errors); this backend
+ * renames that copy to a staged name of its own and streams it to the server from disk
+ * (decompressed on the fly when logged compressed) — at once in SYNC mode, and in BUFFERED
+ * mode as a SPOOL_ARTIFACT row, sent in order after the run exists on the server, so that the
+ * training loop never waits for an upload. The staged copy is removed once the server has it;
+ * a rejected row keeps it (its path is in the row's text). MLflow keeps no checksum: the
+ * spool's `artifacts` table records the size and SHA-256 of what this spool sent, and listings
+ * report that SHA-256 when the server's size matches, "" otherwise (files logged by other
+ * clients or through another spool). Listings and downloads read the server (after draining).
  */
 #ifndef MLOPS_STORE_REST_BACKEND_H
 #define MLOPS_STORE_REST_BACKEND_H
@@ -55,7 +70,8 @@ enum spool_kind {
 	SPOOL_PARAM = 4,        /* run, key, text */
 	SPOOL_TAG = 5,          /* run, key, text */
 	SPOOL_RUN_UPDATE = 6,   /* run, text: {"status", "end_time"} */
-	SPOOL_RUN_DELETE = 7    /* run, bits: 1 delete, 0 restore */
+	SPOOL_RUN_DELETE = 7,   /* run, bits: 1 delete, 0 restore */
+	SPOOL_ARTIFACT = 8      /* run, key: artifact path, bits: compressed, text: {"file", "size", "sha256"} */
 };
 
 typedef struct rest_backend {
@@ -124,6 +140,11 @@ int rest_log_batch(mlops_store *s, const char *server_run_id, json_t *metrics, j
 int rest_send_op(mlops_store *s, int kind, const char *run, const char *key, const char *text,
 	int64_t bits, int retry);
 
+/* ---- artifacts.c ---- */
+/* Sends a SPOOL_ARTIFACT row (the staged file stays: rest_artifact_sent removes it once settled). */
+int rest_artifact_send(mlops_store *s, const char *run, const char *path, const char *text, int64_t compressed);
+void rest_artifact_sent(const char *text);
+
 /* ---- tracking.c, registry.c ---- */
 /* Reads see this process's writes: drain the spool first (BUFFERED mode). */
 int rest_before_read(mlops_store *s);
@@ -155,7 +176,8 @@ int rest_page(json_t **resp, char **token, mlops_store *s, const char *method, c
 	.tk_metric_writer_close = rest_tk_metric_writer_close, \
 	.tk_artifact_put = rest_tk_artifact_put, \
 	.tk_artifact_get = rest_tk_artifact_get, \
-	.tk_artifact_list = rest_tk_artifact_list
+	.tk_artifact_list = rest_tk_artifact_list, \
+	.tk_artifact_fetch = rest_tk_artifact_fetch
 
 int rest_tk_experiment_create(char **id_out, mlops_store *s, const char *name, const char *artifact_location);
 int rest_tk_experiment_get(tk_experiment *out, mlops_store *s, const char *id, const char *name);
@@ -177,5 +199,7 @@ void rest_tk_metric_writer_close(void *w);
 int rest_tk_artifact_put(mlops_store *s, const char *run_id, const tk_artifact *a);
 int rest_tk_artifact_get(tk_artifact *out, mlops_store *s, const char *run_id, const char *path);
 int rest_tk_artifact_list(tk_artifact **out, size_t *n, mlops_store *s, const char *run_id);
+int rest_tk_artifact_fetch(mlops_store *s, const char *run_id, const char *path, int fd,
+	uint64_t *size, char sha256[65]);
 
 #endif

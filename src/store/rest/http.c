@@ -13,7 +13,8 @@
 
 struct rest_handle {
 	CURL *curl;
-	struct curl_slist *headers;
+	struct curl_slist *headers;      /* JSON requests */
+	struct curl_slist *file_headers; /* artifact files: raw bytes, no "Expect: 100-continue" wait */
 	struct rest_handle *next;
 };
 
@@ -164,6 +165,7 @@ void rest_client_free(rest_client *c)
 		struct rest_handle *h = c->handles;
 		c->handles = h->next;
 		curl_slist_free_all(h->headers);
+		curl_slist_free_all(h->file_headers);
 		curl_easy_cleanup(h->curl);
 		free(h);
 	}
@@ -194,8 +196,12 @@ static struct rest_handle *thread_handle(rest_client *c)
 	}
 	h->headers = curl_slist_append(NULL, "Content-Type: application/json");
 	h->headers = curl_slist_append(h->headers, "Accept: application/json");
-	if (c->auth_header != NULL)
+	h->file_headers = curl_slist_append(NULL, "Content-Type: application/octet-stream");
+	h->file_headers = curl_slist_append(h->file_headers, "Expect:");
+	if (c->auth_header != NULL) {
 		h->headers = curl_slist_append(h->headers, c->auth_header);
+		h->file_headers = curl_slist_append(h->file_headers, c->auth_header);
+	}
 	curl_easy_setopt(k, CURLOPT_HTTPHEADER, h->headers);
 	curl_easy_setopt(k, CURLOPT_USERAGENT, "libmlops/" MLOPS_VERSION_STRING);
 	curl_easy_setopt(k, CURLOPT_NOSIGNAL, 1L);
@@ -275,8 +281,11 @@ static char *query_string(CURL *k, json_t *request)
 	return q;
 }
 
+/* What a request carries, for the error mapping: JSON, or an artifact file up or down. */
+enum transfer { JSON_CALL, FILE_PUT, FILE_GET };
+
 /* Maps an MLflow error response (HTTP status, {"error_code", "message"}) to our codes. */
-static int server_error(rest_client *c, const char *path, long status, const char *body)
+static int server_error(rest_client *c, const char *path, long status, const char *body, enum transfer t)
 {
 	json_t *j = body ? json_loads(body, 0, NULL) : NULL;
 	const char *code = j ? json_string_value(json_object_get(j, "error_code")) : NULL;
@@ -289,10 +298,14 @@ static int server_error(rest_client *c, const char *path, long status, const cha
 		rc = MLOPS_EEXISTS;
 	else if (status == 401 || status == 403 || (code && strcmp(code, "PERMISSION_DENIED") == 0))
 		rc = MLOPS_EPERM;
+	else if (t != JSON_CALL && (status == 501 ||
+		 (status == 503 && body != NULL && strstr(body, "serve-artifacts") != NULL)))
+		rc = MLOPS_EUNSUPPORTED; /* a server without the artifact proxy (--no-serve-artifacts) */
 	else if (status == 429 || status == 503)
 		rc = MLOPS_EBUSY;
 	else if (status == 404 && code == NULL)
-		rc = MLOPS_EUNSUPPORTED; /* the server does not have this endpoint */
+		/* A file the proxy does not have; otherwise the server does not have this endpoint. */
+		rc = t == FILE_GET ? MLOPS_ENOTFOUND : MLOPS_EUNSUPPORTED;
 	else if (status >= 400 && status < 500)
 		rc = MLOPS_EINVAL;
 	else
@@ -304,6 +317,22 @@ static int server_error(rest_client *c, const char *path, long status, const cha
 	return rc;
 }
 
+/* Runs the request set up on h; *status: the HTTP status, errors mapped as server_error. */
+static int perform(rest_client *c, struct rest_handle *h, const char *path, const buffer *body,
+	enum transfer t)
+{
+	long status = 0;
+	CURLcode cc = curl_easy_perform(h->curl);
+
+	if (cc != CURLE_OK)
+		return mlops__error(cc == CURLE_OUT_OF_MEMORY ? MLOPS_ENOMEM : MLOPS_ENETWORK,
+			"%s%s: %s", c->base_url, path, curl_easy_strerror(cc));
+	curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &status);
+	if (status < 200 || status >= 300)
+		return server_error(c, path, status, body->data, t);
+	return MLOPS_OK;
+}
+
 int rest_call(rest_client *c, const char *method, const char *path, json_t *request,
 	json_t **response)
 {
@@ -311,8 +340,6 @@ int rest_call(rest_client *c, const char *method, const char *path, json_t *requ
 	int is_get = strcmp(method, "GET") == 0;
 	buffer body = { 0 };
 	char *payload = NULL, *query = NULL, *url = NULL;
-	long status = 0;
-	CURLcode cc;
 	int rc = MLOPS_OK;
 
 	if (response != NULL)
@@ -340,17 +367,8 @@ int rest_call(rest_client *c, const char *method, const char *path, json_t *requ
 	}
 	curl_easy_setopt(h->curl, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, &body);
-	cc = curl_easy_perform(h->curl);
-	if (cc != CURLE_OK) {
-		rc = mlops__error(cc == CURLE_OUT_OF_MEMORY ? MLOPS_ENOMEM : MLOPS_ENETWORK,
-			"%s%s: %s", c->base_url, path, curl_easy_strerror(cc));
+	if ((rc = perform(c, h, path, &body, JSON_CALL)) < 0)
 		goto done;
-	}
-	curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &status);
-	if (status < 200 || status >= 300) {
-		rc = server_error(c, path, status, body.data);
-		goto done;
-	}
 	if (response != NULL) {
 		json_error_t err;
 		*response = json_loads(body.data ? body.data : "{}", JSON_ALLOW_NUL, &err);
@@ -362,6 +380,73 @@ done:
 	free(body.data);
 	free(payload);
 	free(query);
+	free(url);
+	return rc;
+}
+
+/* A file GET's body goes to the caller only while the status says that it is the file. */
+typedef struct file_sink {
+	CURL *curl;
+	rest_io io;
+	void *payload;
+	buffer error;          /* the body of any other answer */
+} file_sink;
+
+static size_t on_file_body(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+	file_sink *k = userdata;
+	long status = 0;
+
+	curl_easy_getinfo(k->curl, CURLINFO_RESPONSE_CODE, &status);
+	if (k->io != NULL && status >= 200 && status < 300)
+		return k->io(ptr, size, nmemb, k->payload);
+	return on_body(ptr, size, nmemb, &k->error);
+}
+
+int rest_stream(rest_client *c, const char *method, const char *path, uint64_t size, rest_io io,
+	void *payload)
+{
+	struct rest_handle *h = thread_handle(c);
+	int put = strcmp(method, "PUT") == 0;
+	file_sink sink;
+	char *url;
+	CURL *k;
+	int rc;
+
+	if (h == NULL)
+		return mlops_errcode();
+	if ((url = mlops__sprintf("%s%s", c->base_url, path)) == NULL)
+		return MLOPS_ENOMEM;
+	k = h->curl;
+	sink = (file_sink){ k, put ? NULL : io, payload, { 0 } };
+	curl_easy_setopt(k, CURLOPT_URL, url);
+	curl_easy_setopt(k, CURLOPT_HTTPHEADER, h->file_headers);
+	curl_easy_setopt(k, CURLOPT_CUSTOMREQUEST, NULL);
+	if (put) {
+		curl_easy_setopt(k, CURLOPT_UPLOAD, 1L);
+		curl_easy_setopt(k, CURLOPT_READFUNCTION, io);
+		curl_easy_setopt(k, CURLOPT_READDATA, payload);
+		curl_easy_setopt(k, CURLOPT_INFILESIZE_LARGE, (curl_off_t)size);
+	} else {
+		curl_easy_setopt(k, CURLOPT_HTTPGET, 1L);
+	}
+	curl_easy_setopt(k, CURLOPT_WRITEFUNCTION, on_file_body);
+	curl_easy_setopt(k, CURLOPT_WRITEDATA, &sink);
+	/* A big file takes long: a transfer fails when it stalls for the timeout, not when it is slow. */
+	curl_easy_setopt(k, CURLOPT_TIMEOUT_MS, 0L);
+	curl_easy_setopt(k, CURLOPT_LOW_SPEED_LIMIT, 1L);
+	curl_easy_setopt(k, CURLOPT_LOW_SPEED_TIME, (c->timeout_ms + 999) / 1000);
+	rc = perform(c, h, path, &sink.error, put ? FILE_PUT : FILE_GET);
+	/* Back to what rest_call expects of the handle. */
+	curl_easy_setopt(k, CURLOPT_UPLOAD, 0L);
+	curl_easy_setopt(k, CURLOPT_READFUNCTION, NULL);
+	curl_easy_setopt(k, CURLOPT_READDATA, NULL);
+	curl_easy_setopt(k, CURLOPT_INFILESIZE_LARGE, (curl_off_t)-1);
+	curl_easy_setopt(k, CURLOPT_HTTPHEADER, h->headers);
+	curl_easy_setopt(k, CURLOPT_TIMEOUT_MS, c->timeout_ms);
+	curl_easy_setopt(k, CURLOPT_LOW_SPEED_LIMIT, 0L);
+	curl_easy_setopt(k, CURLOPT_LOW_SPEED_TIME, 0L);
+	free(sink.error.data);
 	free(url);
 	return rc;
 }

@@ -7,6 +7,7 @@
 
 #include <jansson.h>
 #include <pthread.h>
+#include <stdint.h>
 
 typedef struct rest_client {
 	char *base_url;        /* "http://host:5000", no trailing slash, no credentials */
@@ -39,6 +40,20 @@ void rest_client_free(rest_client *c);
  */
 int rest_call(rest_client *c, const char *method, const char *path, json_t *request,
 	json_t **response);
+
+/*
+ * Streams a file through MLflow's artifact proxy (path "/api/2.0/mlflow-artifacts/artifacts/..."),
+ * on the same handle, authentication and TLS as rest_call. "PUT" sends size bytes that io reads
+ * (libcurl's read-callback contract: fill buf, 0 at the end, CURL_READFUNC_ABORT on failure);
+ * "GET" hands the file's bytes to io (the write-callback contract), never an error page. A
+ * transfer fails when it stalls for the timeout, however long it takes. Errors as rest_call,
+ * and: 404 on a GET is MLOPS_ENOTFOUND (no such file); 501, or the 503 of a server started
+ * with --no-serve-artifacts, is MLOPS_EUNSUPPORTED. A callback that fails makes it
+ * MLOPS_ENETWORK ("aborted by callback"): the caller reports its own cause.
+ */
+typedef size_t (*rest_io)(char *buf, size_t size, size_t nmemb, void *payload);
+int rest_stream(rest_client *c, const char *method, const char *path, uint64_t size, rest_io io,
+	void *payload);
 
 /* A double as MLflow's JSON expects it: a number, or "NaN", "Infinity", "-Infinity". */
 json_t *rest_json_double(double v);

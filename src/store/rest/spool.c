@@ -19,7 +19,9 @@ static const char schema[] =
 	"CREATE TABLE IF NOT EXISTS experiments(local_id TEXT PRIMARY KEY, name TEXT, server_id TEXT);"
 	"CREATE TABLE IF NOT EXISTS params(run TEXT, key TEXT, value TEXT, PRIMARY KEY(run, key));"
 	"CREATE TABLE IF NOT EXISTS lease(id INTEGER PRIMARY KEY CHECK (id = 1), owner TEXT, expires_ms INTEGER);"
-	"PRAGMA user_version = 1;";
+	/* 2: SPOOL_ARTIFACT rows (an older library would reject them), the artifacts it sent. */
+	"CREATE TABLE IF NOT EXISTS artifacts(run TEXT, path TEXT, size INTEGER, sha256 TEXT, PRIMARY KEY(run, path));"
+	"PRAGMA user_version = 2;";
 
 int spool_open(rest_backend *b, const char *path, unsigned busy_timeout_ms)
 {
@@ -29,7 +31,7 @@ int spool_open(rest_backend *b, const char *path, unsigned busy_timeout_ms)
 	if (rc < 0)
 		return mlops__error_wrap(rc, "cannot open the spool");
 	rc = sdb_int(b->spool, "PRAGMA user_version", &version);
-	if (rc == MLOPS_OK && version > 1)
+	if (rc == MLOPS_OK && version > 2)
 		rc = mlops__error(MLOPS_EVERSION, "spool %s was written by a newer libmlops (version %lld)",
 			path, version);
 	if (rc == MLOPS_OK)

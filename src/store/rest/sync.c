@@ -330,6 +330,8 @@ int rest_send_op(mlops_store *s, int kind, const char *run, const char *key, con
 		return send_experiment(s, key, text);
 	if (kind == SPOOL_RUN_CREATE)
 		return send_run_create(s, run, text, retry);
+	if (kind == SPOOL_ARTIFACT)
+		return rest_artifact_send(s, run, key, text, bits);
 	if ((rc = rest_run_server_id(&id, s, run)) < 0)
 		return rc;
 	if (kind == SPOOL_RUN_UPDATE) {
@@ -471,9 +473,13 @@ static int send_round(mlops_store *s, size_t *rows)
 		pthread_mutex_lock(&b->mu);
 		int retry = b->retry_seq == r[0].seq;
 		pthread_mutex_unlock(&b->mu);
-		rc = rest_send_op(s, r[0].kind, r[0].run, r[0].key, r[0].text, r[0].bits, retry);
-		if (rc == MLOPS_OK || !rest_transient(rc))
-			rc = settle(b, r[0].seq, r[0].seq, rc < 0 ? mlops_errmsg() : NULL);
+		int sent = rest_send_op(s, r[0].kind, r[0].run, r[0].key, r[0].text, r[0].bits, retry);
+		rc = sent;
+		if (sent == MLOPS_OK || !rest_transient(sent))
+			rc = settle(b, r[0].seq, r[0].seq, sent < 0 ? mlops_errmsg() : NULL);
+		/* An artifact's staged copy goes once the server has it (a rejected one's stays). */
+		if (rc == MLOPS_OK && sent == MLOPS_OK && r[0].kind == SPOOL_ARTIFACT)
+			rest_artifact_sent(r[0].text);
 	}
 	pthread_mutex_lock(&b->mu);
 	/* A failure without the server's answer may still have been applied: remember the row. */

@@ -814,32 +814,3 @@ void rest_tk_metric_writer_close(void *w)
 {
 	(void)w;
 }
-
-/* ---- artifacts ---- */
-
-static int no_artifacts(void)
-{
-	return mlops__error(MLOPS_EUNSUPPORTED, "the MLflow REST store does not handle artifacts yet "
-		"(MLflow's artifact proxy, /api/2.0/mlflow-artifacts, is not implemented)");
-}
-
-int rest_tk_artifact_put(mlops_store *s, const char *run_id, const tk_artifact *a)
-{
-	(void)s, (void)run_id, (void)a;
-	return no_artifacts();
-}
-
-int rest_tk_artifact_get(tk_artifact *out, mlops_store *s, const char *run_id, const char *path)
-{
-	(void)s, (void)run_id, (void)path;
-	memset(out, 0, sizeof *out);
-	return no_artifacts();
-}
-
-int rest_tk_artifact_list(tk_artifact **out, size_t *n, mlops_store *s, const char *run_id)
-{
-	(void)s, (void)run_id;
-	*out = NULL;
-	*n = 0;
-	return no_artifacts();
-}
