@@ -4,8 +4,6 @@
  * is exact; the p-value follows scipy.stats.ks_2samp(method="auto") (see kolmogorov.c).
  */
 #include <math.h>
-#include <pthread.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "core/error.h"
@@ -161,75 +159,40 @@ int drift_ks_finish(mlops_drift_ks_result *r, const drift_ks_scan *s, size_t n1,
 	return MLOPS_OK;
 }
 
-#define PARALLEL_MIN_N 100000 /* below this a second thread costs more than it saves */
-
-typedef struct prep_job {
-	drift_sample *s;
-	const double *x;
-	size_t n;
-	const mlops_drift_options *o;
-	int rc;
-	char msg[256];
-} prep_job;
-
-static void *prep_reference(void *arg)
-{
-	prep_job *j = arg;
-
-	j->rc = drift_sample_prepare(j->s, j->x, j->n, "reference", j->o, 0);
-	if (j->rc < 0)
-		snprintf(j->msg, sizeof j->msg, "%s", mlops_errmsg()); /* the message is thread-local */
-	return NULL;
-}
-
-/* Keys of the two samples, on two threads when both are large (page faults included). */
-static int prepare_pair(drift_sample *a, drift_sample *b, const double *ref, size_t n_ref,
-	const double *cur, size_t n_cur, const mlops_drift_options *o)
-{
-	prep_job j = { a, ref, n_ref, o, 0, "" };
-	pthread_t t;
-	int threaded = n_ref >= PARALLEL_MIN_N && n_cur >= PARALLEL_MIN_N &&
-		pthread_create(&t, NULL, prep_reference, &j) == 0;
-	int rc;
-
-	if (!threaded)
-		prep_reference(&j);
-	rc = drift_sample_prepare(b, cur, n_cur, "current", o, 0);
-	if (threaded)
-		pthread_join(t, NULL);
-	if (j.rc < 0 || rc < 0) {
-		drift_sample_free(a);
-		drift_sample_free(b);
-		return j.rc < 0 ? mlops__error(j.rc, "%s", j.msg) : rc;
-	}
-	return MLOPS_OK;
-}
-
 int mlops_drift_ks_ex(mlops_drift_ks_result *out, const double *ref, size_t n_ref,
 	const double *cur, size_t n_cur, const mlops_drift_options *opts)
 {
 	mlops_drift_options o;
-	drift_sample a, b;
+	drift_ks_doubles d;
+	drift_ks_scan s;
 	mlops_drift_ks_result r;
+	size_t n1, n2;
+	int64_t n1g, n2g;
 	int rc;
 
 	MLOPS__CHECK_ARG(out);
 	memset(out, 0, sizeof *out);
-	if ((rc = drift_options_resolve(&o, opts)) < 0)
+	if ((rc = drift_options_resolve(&o, opts)) < 0 ||
+	    (rc = drift_sample_check_input(ref, n_ref, "reference", &o)) < 0 ||
+	    (rc = drift_sample_check_input(cur, n_cur, "current", &o)) < 0)
 		return rc;
-	if ((rc = prepare_pair(&a, &b, ref, n_ref, cur, n_cur, &o)) < 0)
+	/* no copies: the scan reads the samples where they are, two threads for large ones */
+	drift_ks_nan_f64(&d, ref, n_ref, cur, n_cur, 2);
+	if ((rc = drift_sample_check_nan(n_ref, d.nan1, "reference", &o)) < 0 ||
+	    (rc = drift_sample_check_nan(n_cur, d.nan2, "current", &o)) < 0)
 		return rc;
-	rc = drift_ks_unsorted(&r, a.keys, a.n, b.keys, b.n, o.alternative, o.ks_method, 2);
-	if (rc == MLOPS_OK) {
-		r.nan_ref = a.nan;
-		r.nan_cur = b.nan;
-		if (a.has_nan || b.has_nan)
-			r.statistic = r.pvalue = NAN;
-		*out = r;
-	}
-	drift_sample_free(&a);
-	drift_sample_free(&b);
-	return rc;
+	n1 = n_ref - d.nan1;
+	n2 = n_cur - d.nan2;
+	if ((rc = check_sizes(&n1g, &n2g, n1, n2)) < 0 ||
+	    (rc = drift_ks_scan_f64(&s, &d, n1g, n2g, o.alternative, 2)) < 0 ||
+	    (rc = drift_ks_finish(&r, &s, n1, n2, o.alternative, o.ks_method)) < 0)
+		return rc;
+	r.nan_ref = d.nan1;
+	r.nan_cur = d.nan2;
+	if ((d.nan1 > 0 || d.nan2 > 0) && o.nan_policy == MLOPS_DRIFT_NAN_PROPAGATE)
+		r.statistic = r.pvalue = NAN;
+	*out = r;
+	return MLOPS_OK;
 }
 
 int mlops_drift_ks(double *statistic_out, double *pvalue_out,

@@ -41,6 +41,21 @@ void drift_ks_merge(drift_ks_scan *s, const uint64_t *a, size_t na, const uint64
 int drift_ks_scan_unsorted(drift_ks_scan *s, const uint64_t *a, size_t n1, const uint64_t *b,
 	size_t n2, int64_t n1g, int64_t n2g, int alternative, unsigned threads);
 
+/*
+ * Two samples of doubles read in place (NaNs skipped): drift_ks_nan_f64 makes the first pass,
+ * counting the NaNs (and the ranges the scan needs), then drift_ks_scan_f64 scans them.
+ */
+typedef struct drift_ks_doubles {
+	const double *a, *b;
+	size_t n1, n2, nan1, nan2;
+	uint64_t range[8];        /* keys: min, max, finite min, finite max of a, then of b */
+} drift_ks_doubles;
+
+void drift_ks_nan_f64(drift_ks_doubles *d, const double *a, size_t n1, const double *b, size_t n2,
+	unsigned threads);
+int drift_ks_scan_f64(drift_ks_scan *s, const drift_ks_doubles *d, int64_t n1g, int64_t n2g,
+	int alternative, unsigned threads);
+
 /* D, location, sign and p-value from a scan of samples of n1 (reference) and n2 values. */
 int drift_ks_finish(mlops_drift_ks_result *r, const drift_ks_scan *s, size_t n1, size_t n2,
 	int alternative, int method);

@@ -8,10 +8,13 @@
  * of the values to gather; skewed data takes a few more levels. A bucket that is small, that
  * cannot be split, or that is too deep is sorted and merged as before.
  *
+ * The top level reads the caller's doubles where it can (NaNs skipped), so that a test of two
+ * large samples copies nothing but the few values gathered.
+ *
  * Exactness: every bucket end is a real point of the merge (the last one has h = 0), so the
- * bounds they give (lbmax >= 0 >= lbmin) are attained; a bucket is skipped only when nothing in it can reach that bound, and
- * buckets are visited in ascending order, so the extremes and the first values attaining them
- * are those of the full merge.
+ * bounds they give (lbmax >= 0 >= lbmin) are attained; a bucket is skipped only when nothing
+ * in it can reach that bound, and buckets are visited in ascending order, so the extremes and
+ * the first values attaining them are those of the full merge.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -25,6 +28,7 @@
 #define MAX_DEPTH 12
 #define MIN_BUCKETS 64
 #define MAX_BUCKETS 65536
+#define THREADED_MIN_N 100000
 
 /* Keys of -inf and +inf: every finite key lies strictly between. */
 #define KEY_NEG_INF UINT64_C(0x000FFFFFFFFFFFFF)
@@ -38,6 +42,14 @@ typedef struct scan_ctx {
 	int threaded;         /* passes over large segments may use a second thread */
 } scan_ctx;
 
+/* A sample as the passes read it: keys, or (top level) the caller's doubles with their NaNs. */
+typedef struct view {
+	const uint64_t *k;
+	const double *x;      /* when k is NULL */
+	size_t n;             /* elements */
+	size_t kept;          /* of them, not NaN */
+} view;
+
 /* Could a bucket whose h stays within [lo, up] change the scan's answer? */
 static int worth_a_look(const scan_ctx *c, int64_t up, int64_t lo)
 {
@@ -49,15 +61,46 @@ static int worth_a_look(const scan_ctx *c, int64_t up, int64_t lo)
 	return (c->want_max && up >= tmax) || (c->want_min && -lo >= tmin);
 }
 
-static int sort_and_merge(scan_ctx *c, const uint64_t *a, size_t na, const uint64_t *b, size_t nb,
-	uint64_t i0, uint64_t j0)
+/* One point of the merge: i reference and j current values are <= the value of key k. */
+static void visit(scan_ctx *c, uint64_t i, uint64_t j, uint64_t k)
 {
-	uint64_t *mem = mlops__malloc(2 * (na + nb) * sizeof *mem), *sa, *sb;
+	drift_ks_scan *s = c->s;
+	int64_t h = (int64_t)i * c->n2g - (int64_t)j * c->n1g;
+
+	if (h > s->hmax) {
+		s->hmax = h;
+		s->kmax = k;
+		s->imax = i;
+		s->jmax = j;
+	}
+	if (h < s->hmin) {
+		s->hmin = h;
+		s->kmin = k;
+		s->imin = i;
+		s->jmin = j;
+	}
+}
+
+static uint64_t *copy_keys(uint64_t *dst, const view *v)
+{
+	if (v->k != NULL) {
+		memcpy(dst, v->k, v->n * sizeof *dst);
+		return dst + v->n;
+	}
+	for (size_t i = 0; i < v->n; i++)
+		if (v->x[i] == v->x[i])
+			*dst++ = drift_key(v->x[i]);
+	return dst;
+}
+
+static int sort_and_merge(scan_ctx *c, const view *a, const view *b, uint64_t i0, uint64_t j0)
+{
+	size_t na = a->kept, nb = b->kept;
+	uint64_t *mem = mlops__malloc(2 * (na + nb + 1) * sizeof *mem), *sa, *sb;
 
 	if (mem == NULL)
 		return MLOPS_ENOMEM;
-	memcpy(mem, a, na * sizeof *a);
-	memcpy(mem + na, b, nb * sizeof *b);
+	copy_keys(copy_keys(mem, a), b);
 	sa = drift_sort_keys(mem, mem + na + nb, na);
 	sb = drift_sort_keys(mem + na, mem + na + nb + na, nb);
 	drift_ks_merge(c->s, sa, na, sb, nb, i0, j0, c->n1g, c->n2g);
@@ -66,90 +109,125 @@ static int sort_and_merge(scan_ctx *c, const uint64_t *a, size_t na, const uint6
 }
 
 /*
- * The bucket of a key: 0 for -inf, K + 1 for +inf, 1..K for finite values, linear in the
+ * The bucket of a value: 0 for -inf, K + 1 for +inf, 1..K for finite values, linear in the
  * value and non-decreasing in it (every step rounds monotonically), so equal values share a
- * bucket and buckets are in value order. Halving first keeps fmax - fmin finite.
+ * bucket and buckets are in value order; NaN gets K + 2, never counted. Halving first keeps
+ * fmax - fmin finite.
  */
 typedef struct bucketing {
-	uint64_t fmin, fmax;
+	double vmin, vmax;    /* finite extremes */
 	double base, scale, bottom, top; /* bottom = 0: a variable bound compiles to maxsd, not a branch */
+	size_t pos_inf;       /* K + 1 */
 } bucketing;
 
-static inline size_t bucket_of(const bucketing *m, uint64_t k)
+static inline size_t bucket_of(const bucketing *m, double v)
 {
-	double t = (drift_value(k) * 0.5 - m->base) * m->scale;
+	double t = (v * 0.5 - m->base) * m->scale;
 	size_t d;
 
 	t = t > m->bottom ? t : m->bottom;
 	t = t < m->top ? t : m->top;
 	d = 1 + (size_t)(int64_t)t; /* a signed conversion is one instruction */
-	d = k < m->fmin ? 0 : d;
-	return k > m->fmax ? (size_t)m->top + 2 : d;
+	d = v < m->vmin ? 0 : d;
+	d = v > m->vmax ? m->pos_inf : d;
+	return v == v ? d : m->pos_inf + 1;
 }
 
-/*
- * The passes over one sample's keys. At the top level the two samples' passes run on two
- * threads; below it the segments are small.
- */
+/* The passes over one sample. Large samples' passes run on two threads, one per sample. */
 typedef struct pass {
-	const uint64_t *k;
-	size_t n;
+	view v;
 	const bucketing *m;
 	uint32_t *hist, *pos;     /* count: histogram; gather: where each bucket's keys go */
 	const uint8_t *chosen;
 	uint64_t *out;
 	uint64_t kmin, kmax, fmin, fmax; /* range: all keys, finite keys */
+	size_t nan;
 } pass;
 
-static void *range_pass(void *arg)
+/* raw: read the doubles (a constant where this is inlined, so each loop is specialised) */
+static inline uint64_t key_at(const view *v, size_t i, int raw, int *ok)
 {
-	pass *p = arg;
-	uint64_t kmin = UINT64_MAX, kmax = 0, fmin = UINT64_MAX, fmax = 0;
+	*ok = raw ? v->x[i] == v->x[i] : 1;
+	return raw ? drift_key(v->x[i]) : v->k[i];
+}
 
-	for (size_t i = 0; i < p->n; i++) {
-		uint64_t v = p->k[i];
-		int finite = v > KEY_NEG_INF && v < KEY_POS_INF;
-		kmin = v < kmin ? v : kmin;
-		kmax = v > kmax ? v : kmax;
-		fmin = finite && v < fmin ? v : fmin;
-		fmax = finite && v > fmax ? v : fmax;
+static inline void range_loop(pass *p, int raw)
+{
+	uint64_t kmin = UINT64_MAX, kmax = 0, fmin = UINT64_MAX, fmax = 0;
+	size_t nan = 0;
+
+	for (size_t i = 0; i < p->v.n; i++) {
+		int ok;
+		uint64_t k = key_at(&p->v, i, raw, &ok);
+		int finite = ok && k > KEY_NEG_INF && k < KEY_POS_INF;
+		kmin = ok && k < kmin ? k : kmin;
+		kmax = ok && k > kmax ? k : kmax;
+		fmin = finite && k < fmin ? k : fmin;
+		fmax = finite && k > fmax ? k : fmax;
+		nan += !ok;
 	}
 	p->kmin = kmin;
 	p->kmax = kmax;
 	p->fmin = fmin;
 	p->fmax = fmax;
+	p->nan = nan;
+}
+
+static void *range_pass(void *arg)
+{
+	pass *p = arg;
+
+	if (p->v.k != NULL)
+		range_loop(p, 0);
+	else
+		range_loop(p, 1);
 	return NULL;
+}
+
+static inline void count_loop(pass *p, int raw)
+{
+	for (size_t i = 0; i < p->v.n; i++)
+		p->hist[bucket_of(p->m, raw ? p->v.x[i] : drift_value(p->v.k[i]))]++;
 }
 
 static void *count_pass(void *arg)
 {
 	pass *p = arg;
 
-	for (size_t i = 0; i < p->n; i++)
-		p->hist[bucket_of(p->m, p->k[i])]++;
+	if (p->v.k != NULL)
+		count_loop(p, 0);
+	else
+		count_loop(p, 1);
 	return NULL;
 }
 
 /* Appends the keys of the chosen buckets to out: bucket d's go to pos[d] on. */
+static inline void gather_loop(pass *p, int raw)
+{
+	for (size_t i = 0; i < p->v.n; i++) {
+		double x = raw ? p->v.x[i] : drift_value(p->v.k[i]);
+		size_t d = bucket_of(p->m, x);
+		if (p->chosen[d]) /* rarely: a well-predicted branch beats a store per key */
+			p->out[p->pos[d]++] = raw ? drift_key(x) : p->v.k[i];
+	}
+}
+
 static void *gather_pass(void *arg)
 {
 	pass *p = arg;
 
-	for (size_t i = 0; i < p->n; i++) {
-		size_t d = bucket_of(p->m, p->k[i]);
-		if (p->chosen[d]) /* rarely: a well-predicted branch beats a store per key */
-			p->out[p->pos[d]++] = p->k[i];
-	}
+	if (p->v.k != NULL)
+		gather_loop(p, 0);
+	else
+		gather_loop(p, 1);
 	return NULL;
 }
-
-#define THREADED_MIN_N 100000
 
 static void both(void *(*fn)(void *), pass *a, pass *b, int threaded)
 {
 	pthread_t t;
 
-	if (threaded && a->n >= THREADED_MIN_N && b->n >= THREADED_MIN_N &&
+	if (threaded && a->v.n >= THREADED_MIN_N && b->v.n >= THREADED_MIN_N &&
 	    pthread_create(&t, NULL, fn, b) == 0) {
 		fn(a);
 		pthread_join(t, NULL);
@@ -159,31 +237,31 @@ static void both(void *(*fn)(void *), pass *a, pass *b, int threaded)
 	fn(b);
 }
 
-static int scan_segment(scan_ctx *c, const uint64_t *a, size_t na, const uint64_t *b, size_t nb,
-	uint64_t i0, uint64_t j0, int depth);
+static int scan_segment(scan_ctx *c, pass *ra, pass *rb, uint64_t i0, uint64_t j0, int depth);
 
-/* Histogram, bounds, then the buckets worth a look, one level down. */
-static int scan_buckets(scan_ctx *c, const bucketing *m, size_t nbk, const uint64_t *a, size_t na,
-	const uint64_t *b, size_t nb, uint64_t i0, uint64_t j0, int depth)
+/* Histogram, bounds, then the buckets worth a look, one level down. nbk: K + 3 slots. */
+static int scan_buckets(scan_ctx *c, const bucketing *m, size_t nbk, const view *a, const view *b,
+	uint64_t i0, uint64_t j0, int depth)
 {
 	uint32_t *ha = mlops__calloc(4 * nbk + nbk / 4 + 1, sizeof *ha), *hb = ha + nbk, *pa = hb + nbk,
 		*pb = pa + nbk;
 	uint8_t *chosen = (uint8_t *)(pb + nbk);
 	uint64_t *buf = NULL, i = i0, j = j0;
+	size_t real = nbk - 1; /* the last slot holds the NaNs */
 	uint32_t ca = 0, cb = 0;
 	pass pa_[2];
 	int rc = MLOPS_OK;
 
 	if (ha == NULL)
 		return MLOPS_ENOMEM;
-	pa_[0] = (pass){ .k = a, .n = na, .m = m, .hist = ha, .chosen = chosen };
-	pa_[1] = (pass){ .k = b, .n = nb, .m = m, .hist = hb, .chosen = chosen };
+	pa_[0] = (pass){ .v = *a, .m = m, .hist = ha, .chosen = chosen };
+	pa_[1] = (pass){ .v = *b, .m = m, .hist = hb, .chosen = chosen };
 	both(count_pass, &pa_[0], &pa_[1], c->threaded);
-	for (size_t d = 0; d < nbk; d++) {
+	for (size_t d = 0; d < real; d++) {
 		int64_t h;
-		if (ha[d] + (uint64_t)hb[d] == na + nb) {
+		if (ha[d] + (uint64_t)hb[d] == a->kept + b->kept) {
 			free(ha); /* the values would not split: sort them */
-			return sort_and_merge(c, a, na, b, nb, i0, j0);
+			return sort_and_merge(c, a, b, i0, j0);
 		}
 		i += ha[d];
 		j += hb[d];
@@ -193,7 +271,7 @@ static int scan_buckets(scan_ctx *c, const bucketing *m, size_t nbk, const uint6
 	}
 	i = i0;
 	j = j0;
-	for (size_t d = 0; d < nbk; d++) {
+	for (size_t d = 0; d < real; d++) {
 		int64_t up = (int64_t)(i + ha[d]) * c->n2g - (int64_t)j * c->n1g;
 		int64_t lo = (int64_t)i * c->n2g - (int64_t)(j + hb[d]) * c->n1g;
 		chosen[d] = ha[d] + hb[d] > 0 && worth_a_look(c, up, lo);
@@ -219,12 +297,14 @@ static int scan_buckets(scan_ctx *c, const bucketing *m, size_t nbk, const uint6
 	 */
 	i = i0;
 	j = j0;
-	for (size_t d = 0; d < nbk && rc == MLOPS_OK; d++) {
+	for (size_t d = 0; d < real && rc == MLOPS_OK; d++) {
 		int64_t up = (int64_t)(i + ha[d]) * c->n2g - (int64_t)j * c->n1g;
 		int64_t lo = (int64_t)i * c->n2g - (int64_t)(j + hb[d]) * c->n1g;
-		if (ha[d] + hb[d] > 0 && worth_a_look(c, up, lo))
-			rc = scan_segment(c, buf + pa[d] - ha[d], ha[d], buf + ca + pb[d] - hb[d], hb[d], i, j,
-				depth + 1);
+		if (ha[d] + hb[d] > 0 && worth_a_look(c, up, lo)) {
+			pass sa = { .v = { buf + pa[d] - ha[d], NULL, ha[d], ha[d] } };
+			pass sb = { .v = { buf + ca + pb[d] - hb[d], NULL, hb[d], hb[d] } };
+			rc = scan_segment(c, &sa, &sb, i, j, depth + 1);
+		}
 		i += ha[d];
 		j += hb[d];
 	}
@@ -233,45 +313,91 @@ static int scan_buckets(scan_ctx *c, const bucketing *m, size_t nbk, const uint6
 	return rc;
 }
 
-static int scan_segment(scan_ctx *c, const uint64_t *a, size_t na, const uint64_t *b, size_t nb,
-	uint64_t i0, uint64_t j0, int depth)
+/* ra, rb: the two parts of the segment; their ranges already taken when depth is 0. */
+static int scan_segment(scan_ctx *c, pass *ra, pass *rb, uint64_t i0, uint64_t j0, int depth)
 {
-	pass ra = { .k = a, .n = na }, rb = { .k = b, .n = nb };
+	const view *a = &ra->v, *b = &rb->v;
 	uint64_t kmin, kmax, fmin, fmax;
 	bucketing m;
 	size_t nbk = MIN_BUCKETS;
 	double lo, hi;
 
-	if (na + nb <= LEAF_N || depth >= MAX_DEPTH)
-		return sort_and_merge(c, a, na, b, nb, i0, j0);
-	both(range_pass, &ra, &rb, c->threaded);
-	kmin = ra.kmin < rb.kmin ? ra.kmin : rb.kmin;
-	kmax = ra.kmax > rb.kmax ? ra.kmax : rb.kmax;
-	fmin = ra.fmin < rb.fmin ? ra.fmin : rb.fmin;
-	fmax = ra.fmax > rb.fmax ? ra.fmax : rb.fmax;
+	if (a->kept + b->kept <= LEAF_N || depth >= MAX_DEPTH)
+		return sort_and_merge(c, a, b, i0, j0);
+	if (depth > 0)
+		both(range_pass, ra, rb, c->threaded);
+	kmin = ra->kmin < rb->kmin ? ra->kmin : rb->kmin;
+	kmax = ra->kmax > rb->kmax ? ra->kmax : rb->kmax;
+	fmin = ra->fmin < rb->fmin ? ra->fmin : rb->fmin;
+	fmax = ra->fmax > rb->fmax ? ra->fmax : rb->fmax;
 	if (kmin == kmax) {
 		/* one distinct value: the only point of the merge here is at its end */
-		drift_ks_merge(c->s, a, na, b, nb, i0, j0, c->n1g, c->n2g);
+		visit(c, i0 + a->kept, j0 + b->kept, kmin);
 		return MLOPS_OK;
 	}
-	while (nbk < MAX_BUCKETS && nbk * 8 < na + nb)
+	while (nbk < MAX_BUCKETS && nbk * 8 < a->kept + b->kept)
 		nbk *= 2;
+	if (fmin > fmax)
+		return sort_and_merge(c, a, b, i0, j0); /* infinities only */
 	lo = drift_value(fmin) * 0.5;
 	hi = drift_value(fmax) * 0.5;
-	m = (bucketing){ fmin, fmax, lo, (double)(nbk - 1) / (hi - lo), 0.0, (double)(nbk - 1) };
-	if (fmin > fmax || !(hi > lo) || !(m.scale < 1e300))
-		return sort_and_merge(c, a, na, b, nb, i0, j0); /* no finite range to split */
-	return scan_buckets(c, &m, nbk + 2, a, na, b, nb, i0, j0, depth);
+	m = (bucketing){ drift_value(fmin), drift_value(fmax), lo, (double)(nbk - 1) / (hi - lo), 0.0,
+		(double)(nbk - 1), nbk + 1 };
+	if (!(hi > lo) || !(m.scale < 1e300))
+		return sort_and_merge(c, a, b, i0, j0); /* no finite range to split */
+	return scan_buckets(c, &m, nbk + 3, a, b, i0, j0, depth);
 }
 
-int drift_ks_scan_unsorted(drift_ks_scan *s, const uint64_t *a, size_t n1, const uint64_t *b,
-	size_t n2, int64_t n1g, int64_t n2g, int alternative, unsigned threads)
+static int scan_top(drift_ks_scan *s, pass *ra, pass *rb, int64_t n1g, int64_t n2g,
+	int alternative, unsigned threads)
 {
 	scan_ctx c = { s, n1g, n2g, 0, 0, alternative != MLOPS_DRIFT_LESS,
 		alternative != MLOPS_DRIFT_GREATER, alternative == MLOPS_DRIFT_TWO_SIDED, threads > 1 };
 
 	*s = (drift_ks_scan){ INT64_MIN, INT64_MAX, 0, 0, 0, 0, 0, 0 };
-	if (n1 + n2 > UINT32_MAX - 2)
-		return sort_and_merge(&c, a, n1, b, n2, 0, 0);
-	return scan_segment(&c, a, n1, b, n2, 0, 0, 0);
+	if (ra->v.kept + rb->v.kept > UINT32_MAX - 2)
+		return sort_and_merge(&c, &ra->v, &rb->v, 0, 0);
+	return scan_segment(&c, ra, rb, 0, 0, 0);
+}
+
+int drift_ks_scan_unsorted(drift_ks_scan *s, const uint64_t *a, size_t n1, const uint64_t *b,
+	size_t n2, int64_t n1g, int64_t n2g, int alternative, unsigned threads)
+{
+	pass ra = { .v = { a, NULL, n1, n1 } }, rb = { .v = { b, NULL, n2, n2 } };
+
+	both(range_pass, &ra, &rb, threads > 1);
+	return scan_top(s, &ra, &rb, n1g, n2g, alternative, threads);
+}
+
+void drift_ks_nan_f64(drift_ks_doubles *d, const double *a, size_t n1, const double *b, size_t n2,
+	unsigned threads)
+{
+	pass ra = { .v = { NULL, a, n1, n1 } }, rb = { .v = { NULL, b, n2, n2 } };
+
+	both(range_pass, &ra, &rb, threads > 1);
+	d->a = a;
+	d->b = b;
+	d->n1 = n1;
+	d->n2 = n2;
+	d->nan1 = ra.nan;
+	d->nan2 = rb.nan;
+	d->range[0] = ra.kmin;
+	d->range[1] = ra.kmax;
+	d->range[2] = ra.fmin;
+	d->range[3] = ra.fmax;
+	d->range[4] = rb.kmin;
+	d->range[5] = rb.kmax;
+	d->range[6] = rb.fmin;
+	d->range[7] = rb.fmax;
+}
+
+int drift_ks_scan_f64(drift_ks_scan *s, const drift_ks_doubles *d, int64_t n1g, int64_t n2g,
+	int alternative, unsigned threads)
+{
+	pass ra = { .v = { NULL, d->a, d->n1, d->n1 - d->nan1 }, .kmin = d->range[0],
+		.kmax = d->range[1], .fmin = d->range[2], .fmax = d->range[3] };
+	pass rb = { .v = { NULL, d->b, d->n2, d->n2 - d->nan2 }, .kmin = d->range[4],
+		.kmax = d->range[5], .fmin = d->range[6], .fmax = d->range[7] };
+
+	return scan_top(s, &ra, &rb, n1g, n2g, alternative, threads);
 }

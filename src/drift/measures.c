@@ -43,9 +43,9 @@ int mlops_drift_wasserstein(double *distance_out, const double *ref, size_t n_re
 	MLOPS__CHECK_ARG(distance_out);
 	*distance_out = NAN;
 	if ((rc = drift_options_resolve(&o, opts)) < 0 ||
-	    (rc = drift_sample_prepare(&a, ref, n_ref, "reference", &o, 1)) < 0)
+	    (rc = drift_sample_prepare(&a, ref, n_ref, "reference", &o)) < 0)
 		return rc;
-	if ((rc = drift_sample_prepare(&b, cur, n_cur, "current", &o, 1)) < 0) {
+	if ((rc = drift_sample_prepare(&b, cur, n_cur, "current", &o)) < 0) {
 		drift_sample_free(&a);
 		return rc;
 	}
@@ -136,9 +136,9 @@ int mlops_drift_chi_square(double *statistic_out, double *pvalue_out, size_t *un
 	if (unseen_out != NULL)
 		*unseen_out = 0;
 	if ((rc = drift_options_resolve(&o, opts)) < 0 ||
-	    (rc = drift_sample_prepare(&r, ref, n_ref, "reference", &o, 1)) < 0)
+	    (rc = drift_sample_prepare(&r, ref, n_ref, "reference", &o)) < 0)
 		return rc;
-	if ((rc = drift_sample_prepare(&c, cur, n_cur, "current", &o, 1)) < 0) {
+	if ((rc = drift_sample_prepare(&c, cur, n_cur, "current", &o)) < 0) {
 		drift_sample_free(&r);
 		return rc;
 	}

@@ -129,10 +129,10 @@ static int binned_build(binned *b, const double *ref, size_t n_ref, const double
 	int rc;
 
 	memset(b, 0, sizeof *b);
-	if ((rc = drift_sample_prepare(&r, ref, n_ref, "reference", o, 1)) < 0)
+	if ((rc = drift_sample_prepare(&r, ref, n_ref, "reference", o)) < 0)
 		return rc;
 	if (o->binning == MLOPS_DRIFT_BINS_EVIDENTLY) {
-		if ((rc = drift_sample_prepare(&c, cur, n_cur, "current", o, 1)) < 0)
+		if ((rc = drift_sample_prepare(&c, cur, n_cur, "current", o)) < 0)
 			goto out;
 		b->has_nan = r.has_nan || c.has_nan;
 		rc = evidently_binned(b, r.keys, r.n, c.keys, c.n, drift_feature_name(o));

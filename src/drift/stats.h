@@ -14,9 +14,9 @@ int drift_options_resolve(mlops_drift_options *out, const mlops_drift_options *i
 const char *drift_feature_name(const mlops_drift_options *o);
 
 /*
- * A sample as keys (see sort.h). prepare copies x, applies the NaN policy (DROP: counts;
- * PROPAGATE: sets has_nan; REJECT: MLOPS_EINVAL), sorts when sort is set, and fails with
- * MLOPS_EINVAL naming the feature when nothing is left. which is "reference" or "current".
+ * A sample as sorted keys (see sort.h). prepare copies x, applies the NaN policy (DROP:
+ * counts; PROPAGATE: sets has_nan; REJECT: MLOPS_EINVAL), sorts, and fails with MLOPS_EINVAL
+ * naming the feature when nothing is left. which is "reference" or "current".
  */
 typedef struct drift_sample {
 	const uint64_t *keys;
@@ -26,7 +26,10 @@ typedef struct drift_sample {
 } drift_sample;
 
 int drift_sample_prepare(drift_sample *s, const double *x, size_t n, const char *which,
-	const mlops_drift_options *o, int sort);
+	const mlops_drift_options *o);
+/* Its checks: x NULL with n > 0, n too large; then, given the NaNs counted, policy and emptiness. */
+int drift_sample_check_input(const double *x, size_t n, const char *which, const mlops_drift_options *o);
+int drift_sample_check_nan(size_t n, size_t nan, const char *which, const mlops_drift_options *o);
 void drift_sample_free(drift_sample *s);
 
 /* KS over sorted keys; fills everything but the NaN counts. */

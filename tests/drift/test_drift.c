@@ -286,6 +286,38 @@ static void test_bad_input(void **state)
 	assert_code(mlops_drift_missing_rate(&v, NULL, 2), MLOPS_EINVAL);
 }
 
+/* Large samples with NaNs: the scan reads them in place and must skip exactly the NaNs. */
+static void test_ks_nan_large(void **state)
+{
+	size_t na, nb, ka = 0, kb = 0;
+	double *a = sample("120000:m:95:1:13", &na), *b = sample("90000:m:96:1.1:7", &nb);
+	double *ca = malloc(na * sizeof *ca), *cb = malloc(nb * sizeof *cb);
+	mlops_drift_ks_result with, without;
+
+	(void)state;
+	assert_non_null(ca);
+	assert_non_null(cb);
+	for (size_t i = 0; i < na; i++)
+		if (!isnan(a[i]))
+			ca[ka++] = a[i];
+	for (size_t i = 0; i < nb; i++)
+		if (!isnan(b[i]))
+			cb[kb++] = b[i];
+	assert_ok(mlops_drift_ks_ex(&with, a, na, b, nb, NULL));
+	assert_ok(mlops_drift_ks_ex(&without, ca, ka, cb, kb, NULL));
+	assert_int_equal(with.nan_ref, na - ka);
+	assert_int_equal(with.nan_cur, nb - kb);
+	assert_int_equal(with.n_ref, ka);
+	assert_int_equal(with.n_cur, kb);
+	assert_true(with.statistic == without.statistic && with.pvalue == without.pvalue &&
+		with.location == without.location && with.sign == without.sign);
+	assert_true(with.statistic > 0.01); /* the scales differ: a real difference was measured */
+	free(a);
+	free(b);
+	free(ca);
+	free(cb);
+}
+
 /* PSI over fixed edges from counts made here by a plain scan: bin = the number of edges <= v. */
 static double psi_by_scan(const double *e, size_t ne, const double *r, size_t nr, const double *c,
 	size_t nc)
@@ -414,6 +446,7 @@ int main(void)
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_fixed_edges_and_js_bounds),
 		cmocka_unit_test(test_binning_edge_cases),
+		cmocka_unit_test(test_ks_nan_large),
 		cmocka_unit_test(test_corrections),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
