@@ -9,6 +9,7 @@ void mlops__addrmap_free(mlops__addrmap *m)
 	free(m->slots);
 	m->slots = NULL;
 	m->mask = 0;
+	m->shift = 64;
 	m->count = 0;
 }
 
@@ -27,6 +28,9 @@ int mlops__addrmap_reserve(mlops__addrmap *m)
 		return MLOPS_ENOMEM;
 	}
 	m->mask = ncap - 1;
+	m->shift = 64;
+	for (size_t c = ncap; c > 1; c >>= 1)
+		m->shift--;
 	m->count = 0;
 	for (size_t i = 0; i < cap; i++)
 		if (old[i].key != 0)

@@ -16,6 +16,7 @@ typedef struct {
 typedef struct {
 	mlops__addrmap_slot *slots;
 	size_t mask;    /* capacity - 1; capacity is a power of two */
+	unsigned shift; /* 64 - log2(capacity) */
 	size_t count;
 } mlops__addrmap;
 
@@ -26,8 +27,8 @@ int mlops__addrmap_reserve(mlops__addrmap *m);
 
 static inline size_t mlops__addrmap_hash(const mlops__addrmap *m, uintptr_t key)
 {
-	/* Addresses are 256-byte aligned: drop the zero bits, then Fibonacci hashing. */
-	return (size_t)(((uint64_t)(key >> 8) * 0x9E3779B97F4A7C15ull) >> 20) & m->mask;
+	/* Addresses are 256-byte aligned: drop the zero bits, then Fibonacci hashing (top bits). */
+	return (size_t)(((uint64_t)(key >> 8) * 0x9E3779B97F4A7C15ull) >> m->shift);
 }
 
 /* Inserts key (absent) after mlops__addrmap_reserve succeeded. */

@@ -443,15 +443,17 @@ static int free_locked(mlops_gpu_pool *p, void *ptr, void *stream, size_t *bytes
 	mlops__gpu_block *b;
 	int rc = MLOPS_OK;
 
-	if (p->nchunks == 0 || chunk_find(p, (uintptr_t)ptr) < 0)
-		return mlops__error(MLOPS_EINVAL, "mlops_gpu_free: %p was not allocated by this pool "
-			"(another pool's or a foreign pointer)", ptr);
 	if (lists_for(&l, p, stream) != MLOPS_OK)
 		return mlops__error_wrap(MLOPS_ENOMEM, "mlops_gpu_free: nothing freed");
 	b = mlops__addrmap_take(&p->live, (uintptr_t)ptr);
-	if (b == NULL)
+	if (b == NULL) {
+		/* only now tell a foreign pointer from a stale one: the search costs on every free */
+		if (p->nchunks == 0 || chunk_find(p, (uintptr_t)ptr) < 0)
+			return mlops__error(MLOPS_EINVAL, "mlops_gpu_free: %p was not allocated by this pool "
+				"(another pool's or a foreign pointer)", ptr);
 		return mlops__error(MLOPS_EINVAL, "mlops_gpu_free: %p is not a live block of this pool "
 			"(double free, or an address inside a block)", ptr);
+	}
 
 	*bytes_out = b->requested;
 	if (p->debug) {
