@@ -77,7 +77,10 @@ MLOPS_API int mlops_model_set_description(mlops_store *s, const char *name, cons
 /* Deletes a model with its versions, aliases, tags and cards. The audit trail is kept. */
 MLOPS_API int mlops_model_delete(mlops_store *s, const char *name);
 
-/* Tags of a model (key <= 250 characters, value <= 5000, as MLflow). */
+/*
+ * Tags of a model (key <= 250 characters, value <= 5000, as MLflow). Deleting a tag that is not
+ * set is MLOPS_ENOTFOUND.
+ */
 MLOPS_API int mlops_model_tag_set(mlops_store *s, const char *name, const char *key, const char *value);
 MLOPS_API int mlops_model_tag_delete(mlops_store *s, const char *name, const char *key);
 /* The value of a tag, to free with mlops_free(); MLOPS_ENOTFOUND when unset. */
@@ -106,6 +109,7 @@ MLOPS_API int mlops_model_version_get(mlops_model_version **out, mlops_store *s,
                                       int64_t version);
 
 MLOPS_API int mlops_model_version_set_status(mlops_store *s, const char *name, int64_t version, int status);
+/* Sets the description (<= 5000 characters, UTF-8; NULL clears it). */
 MLOPS_API int mlops_model_version_set_description(mlops_store *s, const char *name, int64_t version,
                                                   const char *description);
 /*
@@ -117,6 +121,10 @@ MLOPS_API int mlops_model_version_set_validation(mlops_store *s, const char *nam
 /* Deletes a version; aliases pointing at it go with it. Its number is never reused. */
 MLOPS_API int mlops_model_version_delete(mlops_store *s, const char *name, int64_t version);
 
+/*
+ * Tags of a version, with the model tags' limits. Deleting a tag that is not set is
+ * MLOPS_ENOTFOUND; get gives the value to free with mlops_free(), MLOPS_ENOTFOUND when unset.
+ */
 MLOPS_API int mlops_model_version_tag_set(mlops_store *s, const char *name, int64_t version,
                                           const char *key, const char *value);
 MLOPS_API int mlops_model_version_tag_delete(mlops_store *s, const char *name, int64_t version,
