@@ -386,6 +386,34 @@ int mlops_model_alias_get(mlops_model_version **out, mlops_store *s, const char 
 	return s->ops->reg_alias_get(out, s, name, alias);
 }
 
+static int by_alias(const void *a, const void *b)
+{
+	return strcmp(((const mlops_model_alias *)a)->alias, ((const mlops_model_alias *)b)->alias);
+}
+
+int reg_alias_pack(mlops_model_alias **out, size_t *n, const mlops_model_alias *rows, size_t count)
+{
+	mlops_model_alias *block;
+	size_t bytes = 0;
+	char *text;
+
+	for (size_t i = 0; i < count; i++)
+		bytes += strlen(rows[i].alias) + 1;
+	if ((block = mlops__malloc(count * sizeof *block + bytes + 1)) == NULL)
+		return MLOPS_ENOMEM;
+	text = (char *)(block + count);
+	for (size_t i = 0; i < count; i++) {
+		size_t len = strlen(rows[i].alias) + 1;
+		block[i] = rows[i];
+		block[i].alias = memcpy(text, rows[i].alias, len);
+		text += len;
+	}
+	qsort(block, count, sizeof *block, by_alias); /* byte order, as SQLite's ORDER BY */
+	*out = block;
+	*n = count;
+	return MLOPS_OK;
+}
+
 int mlops_model_alias_list(mlops_model_alias **out, size_t *n, mlops_store *s, const char *name)
 {
 	int rc;

@@ -70,4 +70,10 @@ typedef struct reg_card_row {
 /* Frees a version built by a backend (the resolve cache shares them: use the refcount). */
 void reg_version_release(mlops_model_version *v);
 
+/*
+ * mlops_model_alias_list's answer from a backend's rows (their alias strings anywhere): sorted
+ * by alias and packed with copies of the strings into one allocation, which mlops_free releases.
+ */
+int reg_alias_pack(mlops_model_alias **out, size_t *n, const mlops_model_alias *rows, size_t count);
+
 #endif

@@ -289,6 +289,25 @@ static void test_registry(void **state)
 	assert_int_equal(n2, 2);
 	assert_ok(mlops_model_alias_set(s, model, "champion", 1));
 	assert_ok(mlops_model_alias_set(s, model, "challenger", 2));
+	assert_ok(mlops_model_alias_set(s, model, "b-side", 2));
+	{
+		/* listed from the server's registered model, sorted by alias */
+		mlops_model_alias *al;
+		size_t nal;
+		assert_ok(mlops_model_alias_list(&al, &nal, s, model));
+		assert_int_equal(nal, 3);
+		assert_string_equal(al[0].alias, "b-side");
+		assert_int_equal(al[0].version, 2);
+		assert_string_equal(al[1].alias, "challenger");
+		assert_int_equal(al[1].version, 2);
+		assert_string_equal(al[2].alias, "champion");
+		assert_int_equal(al[2].version, 1);
+		assert_int_equal(al[2].is_protected, 0);
+		mlops_free(al);
+		assert_code(mlops_model_alias_list(&al, &nal, s, "no-such-model"), MLOPS_ENOTFOUND);
+		assert_null(al);
+	}
+	assert_ok(mlops_model_alias_delete(s, model, "b-side"));
 	assert_ok(mlops_model_alias_delete(s, model, "challenger"));
 	assert_code(mlops_model_alias_delete(s, model, "challenger"), MLOPS_ENOTFOUND);
 	assert_ok(mlops_model_version_tag_set(s, model, 1, "stage", "prod"));

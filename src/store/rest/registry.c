@@ -519,6 +519,32 @@ int rreg_alias_change(mlops_store *s, const char *name, const char *alias, int o
 		"alias history that only the SQLite store keeps (an MLflow server has none)", alias, name);
 }
 
+/* The aliases MLflow keeps on the registered model (no protection there: none is protected). */
+int rreg_alias_list(mlops_model_alias **out, size_t *n, mlops_store *s, const char *name)
+{
+	json_t *resp = NULL, *aliases;
+	mlops_model_alias *rows = NULL;
+	size_t count;
+	int rc = get_model(&resp, s, name);
+
+	if (rc < 0)
+		return rc;
+	aliases = json_object_get(json_object_get(resp, "registered_model"), "aliases");
+	count = json_array_size(aliases);
+	if (count > 0 && (rows = mlops__calloc(count, sizeof *rows)) == NULL)
+		rc = MLOPS_ENOMEM;
+	for (size_t i = 0; rc == MLOPS_OK && i < count; i++) {
+		json_t *a = json_array_get(aliases, i);
+		rows[i].alias = str_of(a, "alias");
+		rows[i].version = rest_int64(json_object_get(a, "version"));
+	}
+	if (rc == MLOPS_OK)
+		rc = reg_alias_pack(out, n, rows, count);
+	free(rows);
+	json_decref(resp);
+	return rc;
+}
+
 int rreg_alias_get(mlops_model_version **out, mlops_store *s, const char *name, const char *alias)
 {
 	json_t *resp = NULL;

@@ -32,6 +32,7 @@ int rreg_version_delete(mlops_store *s, const char *name, int64_t version, const
 int rreg_alias_change(mlops_store *s, const char *name, const char *alias, int op, int64_t version,
 	const reg_change *c);
 int rreg_alias_get(mlops_model_version **out, mlops_store *s, const char *name, const char *alias);
+int rreg_alias_list(mlops_model_alias **out, size_t *n, mlops_store *s, const char *name);
 int rreg_card_set(mlops_store *s, const char *name, int64_t version, int section, const char *key,
 	const char *value, const reg_change *c);
 int rreg_card_get(reg_card_row **rows, size_t *n, mlops_store *s, const char *name, int64_t version);
@@ -53,6 +54,7 @@ int rreg_generation(int64_t *generation, uint64_t token[2], mlops_store *s);
 	.reg_version_delete = rreg_version_delete, \
 	.reg_alias_change = rreg_alias_change, \
 	.reg_alias_get = rreg_alias_get, \
+	.reg_alias_list = rreg_alias_list, \
 	.reg_card_set = rreg_card_set, \
 	.reg_card_get = rreg_card_get, \
 	.reg_audit = rreg_audit, \

@@ -236,7 +236,7 @@ int sreg_alias_list(mlops_model_alias **out, size_t *n, mlops_store *s, const ch
 	sqlite_backend *b = sqlite_of(s);
 	sqlite3_stmt *st;
 	mlops_model_alias *rows = NULL;
-	size_t count = 0, cap = 0, bytes = 0;
+	size_t count = 0, cap = 0;
 	int64_t id;
 	int rc;
 
@@ -249,7 +249,7 @@ int sreg_alias_list(mlops_model_alias **out, size_t *n, mlops_store *s, const ch
 		goto done;
 	}
 	sqlite3_bind_int64(st, 1, id);
-	/* First pass: the rows, with each alias copied after the array once its size is known. */
+	/* The rows with copies of their aliases, packed into one block at the end. */
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (count == cap) {
 			mlops_model_alias *r = mlops__realloc(rows, (cap = cap ? 2 * cap : 8) * sizeof *r);
@@ -268,7 +268,6 @@ int sreg_alias_list(mlops_model_alias **out, size_t *n, mlops_store *s, const ch
 		rows[count].alias = copy;
 		rows[count].version = sqlite3_column_int64(st, 1);
 		rows[count].is_protected = sqlite3_column_int(st, 2) != 0;
-		bytes += strlen(copy) + 1;
 		count++;
 	}
 	if (rc == SQLITE_DONE)
@@ -276,21 +275,8 @@ int sreg_alias_list(mlops_model_alias **out, size_t *n, mlops_store *s, const ch
 	else if (rc > 0)
 		rc = sdb_error(b->db, rc, "list aliases");
 	sqlite3_reset(st);
-	if (rc == MLOPS_OK) {
-		/* Repack into one block so that a single mlops_free releases everything. */
-		mlops_model_alias *block = mlops__malloc(count * sizeof *block + bytes);
-		char *text = block ? (char *)(block + count) : NULL;
-		if (block == NULL)
-			rc = MLOPS_ENOMEM;
-		for (size_t i = 0; block != NULL && i < count; i++) {
-			size_t len = strlen(rows[i].alias) + 1;
-			block[i] = rows[i];
-			block[i].alias = memcpy(text, rows[i].alias, len);
-			text += len;
-		}
-		*out = block;
-		*n = block ? count : 0;
-	}
+	if (rc == MLOPS_OK)
+		rc = reg_alias_pack(out, n, rows, count);
 	for (size_t i = 0; i < count; i++)
 		free((char *)rows[i].alias);
 	free(rows);
