@@ -95,10 +95,11 @@ int drift_parallel(size_t n, unsigned threads, int (*fn)(void *ctx, size_t item,
 /* ---- binning one long column on several threads ---- */
 
 #define BIN_CHUNK_MIN ((size_t)1 << 20) /* below this a thread costs more than it saves */
+#define BIN_CHUNKS_PER_THREAD 8          /* taken as they come: a slowed thread takes fewer */
 
 typedef struct bin_job {
 	size_t *counts;           /* chunks x k */
-	size_t k, n, chunks, nan[MAX_THREADS];
+	size_t k, n, chunks, nan[MAX_THREADS]; /* chunks <= MAX_THREADS */
 	const double *edges, *x;
 } bin_job;
 
@@ -116,12 +117,17 @@ size_t drift_bin_counts_f64_mt(size_t *counts, const double *edges, size_t n_edg
 	const double *x, size_t n, unsigned threads)
 {
 	bin_job j = { .k = n_edges + 1, .n = n, .edges = edges, .x = x };
+	unsigned workers = drift_threads_for(n / BIN_CHUNK_MIN, threads);
 	size_t nan = 0;
 
-	j.chunks = drift_threads_for(n / BIN_CHUNK_MIN, threads);
-	if (j.chunks <= 1 || (j.counts = calloc(j.chunks * j.k, sizeof *j.counts)) == NULL)
+	j.chunks = workers * BIN_CHUNKS_PER_THREAD;
+	if (j.chunks > n / BIN_CHUNK_MIN)
+		j.chunks = n / BIN_CHUNK_MIN;
+	if (j.chunks > MAX_THREADS)
+		j.chunks = MAX_THREADS;
+	if (workers <= 1 || (j.counts = calloc(j.chunks * j.k, sizeof *j.counts)) == NULL)
 		return drift_bin_counts_f64(counts, edges, n_edges, x, n, 1);
-	drift_parallel(j.chunks, (unsigned)j.chunks, bin_chunk, &j);
+	drift_parallel(j.chunks, workers, bin_chunk, &j);
 	for (size_t c = 0; c < j.chunks; c++) {
 		nan += j.nan[c];
 		for (size_t b = 0; b < j.k; b++)
