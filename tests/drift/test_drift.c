@@ -396,6 +396,24 @@ static void test_binning_edge_cases(void **state)
 	}
 }
 
+/* A column long enough to be binned in chunks on several threads, NaNs included. */
+static void test_psi_long_column(void **state)
+{
+	static const double e[] = { -1.0, -0.3, 0.0, 0.25, 0.9 };
+	size_t nc, nr;
+	double *cur = sample("3000001:m:97:1:1000", &nc), *ref = sample("5000:n:98:1:0", &nr), got;
+	mlops_drift_options o = MLOPS_DRIFT_OPTIONS_INIT;
+
+	(void)state;
+	o.binning = MLOPS_DRIFT_BINS_FIXED;
+	o.edges = e;
+	o.n_edges = 5;
+	assert_ok(mlops_drift_psi_ex(&got, ref, nr, cur, nc, &o));
+	assert_close("long-column PSI", got, psi_by_scan(e, 5, ref, nr, cur, nc), 1e-12, 1e-15);
+	free(cur);
+	free(ref);
+}
+
 static void test_fixed_edges_and_js_bounds(void **state)
 {
 	double ref[] = { 0, 1, 2, 3, 4, 5, 6, 7 }, cur[] = { 1, 1, 4, 9 }, edges[] = { 2, 4 }, v, js;
@@ -447,6 +465,7 @@ int main(void)
 		cmocka_unit_test(test_fixed_edges_and_js_bounds),
 		cmocka_unit_test(test_binning_edge_cases),
 		cmocka_unit_test(test_ks_nan_large),
+		cmocka_unit_test(test_psi_long_column),
 		cmocka_unit_test(test_corrections),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
