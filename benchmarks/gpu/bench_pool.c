@@ -6,11 +6,13 @@
  * (as RMM's benchmark keeps its resource across iterations) and the best of 3 warm runs counts.
  *
  * A second table holds F free blocks that cannot merge (every other block of 2F) and times
- * alloc/free pairs: the cost per call must not grow with F (RMM's pool scans them).
+ * alloc/free pairs: the cost per call must not grow with F (RMM's pool scans them). A third has
+ * one and two threads making pairs on one pool at once: what its single lock costs.
  *
  *   meson setup build-release --buildtype=release -Dcuda=disabled && ninja -C build-release
  *   build-release/benchmarks/gpu/bench_gpu_pool [cap_MiB (default 4096)]
  */
+#include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -210,11 +212,69 @@ static void many_free_blocks(void)
 	}
 }
 
+/* Alloc/free pairs from T threads at once on one pool (its one lock) and on malloc. */
+enum { THREAD_PAIRS = 500000 };
+
+typedef struct {
+	mlops_gpu_pool *p;     /* NULL: malloc */
+	uint64_t seed;
+} pair_job;
+
+static void *pairs(void *arg)
+{
+	pair_job *j = arg;
+	uint64_t s = j->seed;
+
+	for (int i = 0; i < THREAD_PAIRS; i++) {
+		size_t size;
+		void *x;
+		s = s * 6364136223846793005ull + 1442695040888963407ull;
+		size = 1 + (s >> 33) % (64 << 10);
+		if (j->p) {
+			mlops_gpu_alloc(&x, j->p, size, NULL);
+			mlops_gpu_free(j->p, x, NULL);
+		} else {
+			x = malloc(size);
+			*(volatile char *)x = 0;
+			free(x);
+		}
+	}
+	return NULL;
+}
+
+static double run_threads(mlops_gpu_pool *p, int n)
+{
+	pthread_t t[8];
+	pair_job j[8];
+	double start = bench_now();
+
+	for (int i = 0; i < n; i++) {
+		j[i] = (pair_job){ p, 0x9e3779b97f4a7c15ull * (uint64_t)(i + 1) };
+		pthread_create(&t[i], NULL, pairs, &j[i]);
+	}
+	for (int i = 0; i < n; i++)
+		pthread_join(t[i], NULL);
+	return (bench_now() - start) / THREAD_PAIRS; /* wall time per pair of each thread */
+}
+
+static void threads_sharing(void)
+{
+	printf("\nalloc+free pairs (1..64 KiB) from T threads at once, one pool; wall ns per pair per thread\n");
+	printf("%8s %10s %12s %12s\n", "T", "pool ns", "malloc ns", "malloc/pool");
+	for (int n = 1; n <= 2; n++) {
+		mlops_gpu_pool *p = host_pool();
+		double tp = run_threads(p, n), tm = run_threads(NULL, n);
+		printf("%8d %10.1f %12.1f %12.2f\n", n, tp * 1e9, tm * 1e9, tm / tp);
+		mlops_gpu_pool_destroy(p);
+	}
+}
+
 int main(int argc, char **argv)
 {
 	size_t cap = (argc > 1 ? (size_t)strtoull(argv[1], NULL, 10) : 4096) * MiB;
 
 	random_allocations(cap);
 	many_free_blocks();
+	threads_sharing();
 	return 0;
 }
