@@ -2,7 +2,8 @@
  * The per-feature comparison on the CPU: one column of the current tensor against one feature
  * of a profile. The profile's sample is already sorted, so only the current values are sorted,
  * and only when a statistic needs order (Wasserstein, Evidently's PSI); KS finds its extremes
- * without sorting (ks_scan.c), and PSI and JS take one pass of binning. A GPU implementation provides the same function over device columns.
+ * without sorting (ks_scan.c), and PSI and JS take one pass of binning. A GPU implementation
+ * provides the same function over device columns.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -41,7 +42,8 @@ int drift_feature_compare(drift_fresult *out, const drift_pfeature *pf, const vo
 	unsigned stats = c->o.stats;
 	int binned = (stats & MLOPS_DRIFT_STAT_JS) || ((stats & MLOPS_DRIFT_STAT_PSI) && !c->o.evidently_psi);
 	/* KS alone does not need the current values in order (ks_scan.c); the others do */
-	int sorted = (stats & MLOPS_DRIFT_STAT_WASSERSTEIN) || ((stats & MLOPS_DRIFT_STAT_PSI) && c->o.evidently_psi);
+	int sorted = (stats & MLOPS_DRIFT_STAT_WASSERSTEIN) ||
+		((stats & MLOPS_DRIFT_STAT_PSI) && c->o.evidently_psi);
 	int keyed = sorted || (stats & MLOPS_DRIFT_STAT_KS);
 	size_t *counts = NULL, kept, nan = 0, k = pf->n_edges + 1;
 	const uint64_t *keys = NULL;

@@ -46,25 +46,12 @@ void drift_ks_merge(drift_ks_scan *s, const uint64_t *a, size_t na, const uint64
 
 	while (i < na || j < nb) {
 		uint64_t v = (i < na && (j >= nb || a[i] <= b[j])) ? a[i] : b[j];
-		int64_t h;
 
 		while (i < na && a[i] == v)
 			i++;
 		while (j < nb && b[j] == v)
 			j++;
-		h = (int64_t)(i0 + i) * n2g - (int64_t)(j0 + j) * n1g;
-		if (h > s->hmax) {
-			s->hmax = h;
-			s->kmax = v;
-			s->imax = i0 + i;
-			s->jmax = j0 + j;
-		}
-		if (h < s->hmin) {
-			s->hmin = h;
-			s->kmin = v;
-			s->imin = i0 + i;
-			s->jmin = j0 + j;
-		}
+		drift_ks_visit(s, i0 + i, j0 + j, v, n1g, n2g);
 	}
 }
 
@@ -178,18 +165,18 @@ int mlops_drift_ks_ex(mlops_drift_ks_result *out, const double *ref, size_t n_re
 		return rc;
 	/* no copies: the scan reads the samples where they are, two threads for large ones */
 	drift_ks_nan_f64(&d, ref, n_ref, cur, n_cur, 2);
-	if ((rc = drift_sample_check_nan(n_ref, d.nan1, "reference", &o)) < 0 ||
-	    (rc = drift_sample_check_nan(n_cur, d.nan2, "current", &o)) < 0)
+	if ((rc = drift_sample_check_nan(n_ref, d.ra.nan, "reference", &o)) < 0 ||
+	    (rc = drift_sample_check_nan(n_cur, d.rb.nan, "current", &o)) < 0)
 		return rc;
-	n1 = n_ref - d.nan1;
-	n2 = n_cur - d.nan2;
+	n1 = n_ref - d.ra.nan;
+	n2 = n_cur - d.rb.nan;
 	if ((rc = check_sizes(&n1g, &n2g, n1, n2)) < 0 ||
 	    (rc = drift_ks_scan_f64(&s, &d, n1g, n2g, o.alternative, 2)) < 0 ||
 	    (rc = drift_ks_finish(&r, &s, n1, n2, o.alternative, o.ks_method)) < 0)
 		return rc;
-	r.nan_ref = d.nan1;
-	r.nan_cur = d.nan2;
-	if ((d.nan1 > 0 || d.nan2 > 0) && o.nan_policy == MLOPS_DRIFT_NAN_PROPAGATE)
+	r.nan_ref = d.ra.nan;
+	r.nan_cur = d.rb.nan;
+	if ((d.ra.nan > 0 || d.rb.nan > 0) && o.nan_policy == MLOPS_DRIFT_NAN_PROPAGATE)
 		r.statistic = r.pvalue = NAN;
 	*out = r;
 	return MLOPS_OK;

@@ -28,6 +28,26 @@ typedef struct drift_ks_scan {
 	uint64_t kmax, kmin;      /* keys (sort.h) */
 } drift_ks_scan;
 
+/* One point of the merge: i reference and j current values are <= the value of key k. */
+static inline void drift_ks_visit(drift_ks_scan *s, uint64_t i, uint64_t j, uint64_t k, int64_t n1g,
+	int64_t n2g)
+{
+	int64_t h = (int64_t)i * n2g - (int64_t)j * n1g;
+
+	if (h > s->hmax) {
+		s->hmax = h;
+		s->kmax = k;
+		s->imax = i;
+		s->jmax = j;
+	}
+	if (h < s->hmin) {
+		s->hmin = h;
+		s->kmin = k;
+		s->imin = i;
+		s->jmin = j;
+	}
+}
+
 /* Continues a scan over the sorted keys a[0..na), b[0..nb) that follow i0 reference and j0 current values. */
 void drift_ks_merge(drift_ks_scan *s, const uint64_t *a, size_t na, const uint64_t *b, size_t nb,
 	uint64_t i0, uint64_t j0, int64_t n1g, int64_t n2g);
@@ -45,10 +65,16 @@ int drift_ks_scan_unsorted(drift_ks_scan *s, const uint64_t *a, size_t n1, const
  * Two samples of doubles read in place (NaNs skipped): drift_ks_nan_f64 makes the first pass,
  * counting the NaNs (and the ranges the scan needs), then drift_ks_scan_f64 scans them.
  */
+typedef struct drift_key_range {
+	uint64_t kmin, kmax;      /* keys of the smallest and largest value */
+	uint64_t fmin, fmax;      /* the same among finite values */
+	size_t nan;
+} drift_key_range;
+
 typedef struct drift_ks_doubles {
 	const double *a, *b;
-	size_t n1, n2, nan1, nan2;
-	uint64_t range[8];        /* keys: min, max, finite min, finite max of a, then of b */
+	size_t n1, n2;
+	drift_key_range ra, rb;
 } drift_ks_doubles;
 
 void drift_ks_nan_f64(drift_ks_doubles *d, const double *a, size_t n1, const double *b, size_t n2,

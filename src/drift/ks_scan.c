@@ -61,26 +61,6 @@ static int worth_a_look(const scan_ctx *c, int64_t up, int64_t lo)
 	return (c->want_max && up >= tmax) || (c->want_min && -lo >= tmin);
 }
 
-/* One point of the merge: i reference and j current values are <= the value of key k. */
-static void visit(scan_ctx *c, uint64_t i, uint64_t j, uint64_t k)
-{
-	drift_ks_scan *s = c->s;
-	int64_t h = (int64_t)i * c->n2g - (int64_t)j * c->n1g;
-
-	if (h > s->hmax) {
-		s->hmax = h;
-		s->kmax = k;
-		s->imax = i;
-		s->jmax = j;
-	}
-	if (h < s->hmin) {
-		s->hmin = h;
-		s->kmin = k;
-		s->imin = i;
-		s->jmin = j;
-	}
-}
-
 static uint64_t *copy_keys(uint64_t *dst, const view *v)
 {
 	if (v->k != NULL) {
@@ -140,8 +120,7 @@ typedef struct pass {
 	uint32_t *hist, *pos;     /* count: histogram; gather: where each bucket's keys go */
 	const uint8_t *chosen;
 	uint64_t *out;
-	uint64_t kmin, kmax, fmin, fmax; /* range: all keys, finite keys */
-	size_t nan;
+	drift_key_range r;        /* range */
 } pass;
 
 /* raw: read the doubles (a constant where this is inlined, so each loop is specialised) */
@@ -166,11 +145,7 @@ static inline void range_loop(pass *p, int raw)
 		fmax = finite && k > fmax ? k : fmax;
 		nan += !ok;
 	}
-	p->kmin = kmin;
-	p->kmax = kmax;
-	p->fmin = fmin;
-	p->fmax = fmax;
-	p->nan = nan;
+	p->r = (drift_key_range){ kmin, kmax, fmin, fmax, nan };
 }
 
 static void *range_pass(void *arg)
@@ -326,13 +301,13 @@ static int scan_segment(scan_ctx *c, pass *ra, pass *rb, uint64_t i0, uint64_t j
 		return sort_and_merge(c, a, b, i0, j0);
 	if (depth > 0)
 		both(range_pass, ra, rb, c->threaded);
-	kmin = ra->kmin < rb->kmin ? ra->kmin : rb->kmin;
-	kmax = ra->kmax > rb->kmax ? ra->kmax : rb->kmax;
-	fmin = ra->fmin < rb->fmin ? ra->fmin : rb->fmin;
-	fmax = ra->fmax > rb->fmax ? ra->fmax : rb->fmax;
+	kmin = ra->r.kmin < rb->r.kmin ? ra->r.kmin : rb->r.kmin;
+	kmax = ra->r.kmax > rb->r.kmax ? ra->r.kmax : rb->r.kmax;
+	fmin = ra->r.fmin < rb->r.fmin ? ra->r.fmin : rb->r.fmin;
+	fmax = ra->r.fmax > rb->r.fmax ? ra->r.fmax : rb->r.fmax;
 	if (kmin == kmax) {
 		/* one distinct value: the only point of the merge here is at its end */
-		visit(c, i0 + a->kept, j0 + b->kept, kmin);
+		drift_ks_visit(c->s, i0 + a->kept, j0 + b->kept, kmin, c->n1g, c->n2g);
 		return MLOPS_OK;
 	}
 	while (nbk < MAX_BUCKETS && nbk * 8 < a->kept + b->kept)
@@ -375,29 +350,14 @@ void drift_ks_nan_f64(drift_ks_doubles *d, const double *a, size_t n1, const dou
 	pass ra = { .v = { NULL, a, n1, n1 } }, rb = { .v = { NULL, b, n2, n2 } };
 
 	both(range_pass, &ra, &rb, threads > 1);
-	d->a = a;
-	d->b = b;
-	d->n1 = n1;
-	d->n2 = n2;
-	d->nan1 = ra.nan;
-	d->nan2 = rb.nan;
-	d->range[0] = ra.kmin;
-	d->range[1] = ra.kmax;
-	d->range[2] = ra.fmin;
-	d->range[3] = ra.fmax;
-	d->range[4] = rb.kmin;
-	d->range[5] = rb.kmax;
-	d->range[6] = rb.fmin;
-	d->range[7] = rb.fmax;
+	*d = (drift_ks_doubles){ a, b, n1, n2, ra.r, rb.r };
 }
 
 int drift_ks_scan_f64(drift_ks_scan *s, const drift_ks_doubles *d, int64_t n1g, int64_t n2g,
 	int alternative, unsigned threads)
 {
-	pass ra = { .v = { NULL, d->a, d->n1, d->n1 - d->nan1 }, .kmin = d->range[0],
-		.kmax = d->range[1], .fmin = d->range[2], .fmax = d->range[3] };
-	pass rb = { .v = { NULL, d->b, d->n2, d->n2 - d->nan2 }, .kmin = d->range[4],
-		.kmax = d->range[5], .fmin = d->range[6], .fmax = d->range[7] };
+	pass ra = { .v = { NULL, d->a, d->n1, d->n1 - d->ra.nan }, .r = d->ra };
+	pass rb = { .v = { NULL, d->b, d->n2, d->n2 - d->rb.nan }, .r = d->rb };
 
 	return scan_top(s, &ra, &rb, n1g, n2g, alternative, threads);
 }
