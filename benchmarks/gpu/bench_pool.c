@@ -7,7 +7,8 @@
  *
  * A second table holds F free blocks that cannot merge (every other block of 2F) and times
  * alloc/free pairs: the cost per call must not grow with F (RMM's pool scans them). A third has
- * one and two threads making pairs on one pool at once: what its single lock costs.
+ * one and two threads making pairs on one pool at once, with and without the thread caches
+ * (without, every call takes the pool's one lock).
  *
  *   meson setup build-release --buildtype=release -Dcuda=disabled && ninja -C build-release
  *   build-release/benchmarks/gpu/bench_gpu_pool [cap_MiB (default 4096)]
@@ -107,12 +108,13 @@ static double run_malloc(const op *ops, size_t nops, void **live)
 	return bench_now() - t;
 }
 
-static mlops_gpu_pool *host_pool(void)
+static mlops_gpu_pool *host_pool(unsigned flags)
 {
 	mlops_gpu_pool_options o = MLOPS_GPU_POOL_OPTIONS_INIT;
 	mlops_gpu_pool *p;
 
 	o.device = -1;
+	o.flags = flags;
 	if (mlops_gpu_pool_create(&p, &o) != MLOPS_OK) {
 		fprintf(stderr, "%s\n", mlops_errmsg());
 		exit(1);
@@ -135,7 +137,7 @@ static void random_allocations(size_t cap)
 			void **live = malloc(ns[k] * sizeof *live);
 			double best_pool = 1e9, best_malloc = 1e9, cold;
 			mlops_gpu_stats st = { .version = MLOPS_GPU_STATS_VERSION };
-			mlops_gpu_pool *p = host_pool();
+			mlops_gpu_pool *p = host_pool(0);
 			/*
 			 * As RMM's benchmark: one resource per configuration, the workload repeated on it
 			 * (google-benchmark iterations), so the pool has grown to the working set. The
@@ -174,7 +176,7 @@ static void many_free_blocks(void)
 		size_t f = fs[k];
 		void **held = malloc(2 * f * sizeof *held), **mheld = malloc(2 * f * sizeof *mheld);
 		size_t *sizes = malloc(PAIRS * sizeof *sizes);
-		mlops_gpu_pool *p = host_pool();
+		mlops_gpu_pool *p = host_pool(0);
 		double t;
 
 		for (size_t i = 0; i < PAIRS; i++)
@@ -212,7 +214,7 @@ static void many_free_blocks(void)
 	}
 }
 
-/* Alloc/free pairs from T threads at once on one pool (its one lock) and on malloc. */
+/* Alloc/free pairs from T threads at once on one pool, with and without thread caches, and on malloc. */
 enum { THREAD_PAIRS = 500000 };
 
 typedef struct {
@@ -260,12 +262,14 @@ static double run_threads(mlops_gpu_pool *p, int n)
 static void threads_sharing(void)
 {
 	printf("\nalloc+free pairs (1..64 KiB) from T threads at once, one pool; wall ns per pair per thread\n");
-	printf("%8s %10s %12s %12s\n", "T", "pool ns", "malloc ns", "malloc/pool");
+	printf("%8s %10s %14s %12s %15s %12s\n", "T", "pool ns", "no-cache ns", "malloc ns", "no-cache/pool",
+		"malloc/pool");
 	for (int n = 1; n <= 2; n++) {
-		mlops_gpu_pool *p = host_pool();
-		double tp = run_threads(p, n), tm = run_threads(NULL, n);
-		printf("%8d %10.1f %12.1f %12.2f\n", n, tp * 1e9, tm * 1e9, tm / tp);
+		mlops_gpu_pool *p = host_pool(0), *q = host_pool(MLOPS_GPU_POOL_NO_THREAD_CACHE);
+		double tp = run_threads(p, n), tq = run_threads(q, n), tm = run_threads(NULL, n);
+		printf("%8d %10.1f %14.1f %12.1f %15.2f %12.2f\n", n, tp * 1e9, tq * 1e9, tm * 1e9, tq / tp, tm / tp);
 		mlops_gpu_pool_destroy(p);
+		mlops_gpu_pool_destroy(q);
 	}
 }
 

@@ -30,6 +30,7 @@ type PoolOptions struct {
 	MaxBytes         uint64 // hard cap on reserved bytes, past it ErrLimitExceeded (0: none)
 	ReleaseThreshold uint64 // give wholly free chunks back at once above this (0: keep until Trim)
 	Debug            bool   // host backend: poison freed memory, guard bytes checked at free
+	NoThreadCache    bool   // every call takes the pool's lock; no size classes (see gpu.h)
 	TracePath        string // CSV trace of every call (RMM's format)
 }
 
@@ -39,6 +40,7 @@ type PoolStats struct {
 	AllocCount, FreeCount, UpstreamAllocCount, UpstreamFreeCount, LargestFreeBlock uint64
 	Fragmentation                                                                  float64
 	OOMCount, StreamWaits                                                          uint64
+	BytesCached                                                                    uint64 // freed blocks held in thread caches
 }
 
 // Pool is a pooled, stream-ordered allocator. Pointers are device (or host) addresses as
@@ -68,7 +70,10 @@ func NewPool(opts *PoolOptions) (*Pool, error) {
 		co.max_bytes = C.size_t(opts.MaxBytes)
 		co.release_threshold = C.size_t(opts.ReleaseThreshold)
 		if opts.Debug {
-			co.flags = C.MLOPS_GPU_POOL_DEBUG
+			co.flags |= C.MLOPS_GPU_POOL_DEBUG
+		}
+		if opts.NoThreadCache {
+			co.flags |= C.MLOPS_GPU_POOL_NO_THREAD_CACHE
 		}
 		co.trace_path = cstringOpt(opts.TracePath)
 		defer free(co.trace_path)
@@ -114,10 +119,11 @@ func (p *Pool) Stats() (PoolStats, error) {
 	return PoolStats{uint64(s.bytes_in_use), uint64(s.bytes_in_use_peak), uint64(s.bytes_requested),
 		uint64(s.bytes_reserved), uint64(s.bytes_reserved_peak), uint64(s.alloc_count), uint64(s.free_count),
 		uint64(s.upstream_alloc_count), uint64(s.upstream_free_count), uint64(s.largest_free_block),
-		float64(s.fragmentation), uint64(s.oom_count), uint64(s.stream_waits)}, err
+		float64(s.fragmentation), uint64(s.oom_count), uint64(s.stream_waits), uint64(s.bytes_cached)}, err
 }
 
-// Trim gives wholly free chunks back until at most keep bytes stay reserved; returns bytes released.
+// Trim empties the thread caches, then gives wholly free chunks back until at most keep bytes
+// stay reserved; returns bytes released.
 func (p *Pool) Trim(keep uint64) (uint64, error) {
 	var released C.size_t
 	err := p.use(func(h *C.mlops_gpu_pool) C.int { return C.mlops_gpu_pool_trim(h, C.size_t(keep), &released) })

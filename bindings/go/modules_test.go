@@ -313,6 +313,9 @@ func TestPool(t *testing.T) {
 		t.Fatalf("stats %+v", st)
 	}
 	check(t, p.Free(a, nil))
+	if st, err = p.Stats(); err != nil || st.BytesCached != 1024 || st.BytesInUse != 0 {
+		t.Fatalf("the freed block is kept in the thread cache: %+v %v", st, err)
+	}
 	wantErr(t, p.Free(a, nil), mlops.ErrInvalidArgument, "")
 	var wg sync.WaitGroup
 	for g := 0; g < 4; g++ {
@@ -338,6 +341,23 @@ func TestPool(t *testing.T) {
 	check(t, p.Close())
 	_, err = p.Alloc(1, nil)
 	wantErr(t, err, mlops.ErrInvalidState, "closed")
+}
+
+func TestPoolWithoutThreadCache(t *testing.T) {
+	p, err := mlops.NewPool(&mlops.PoolOptions{Device: -1, ChunkBytes: 1 << 20, NoThreadCache: true})
+	check(t, err)
+	defer p.Close()
+	a, err := p.Alloc(33000, nil) // 256-byte rounding only: 33024, not the class size 36864
+	check(t, err)
+	st, err := p.Stats()
+	check(t, err)
+	if st.BytesInUse != 33024 {
+		t.Fatalf("stats %+v", st)
+	}
+	check(t, p.Free(a, nil))
+	if st, err = p.Stats(); err != nil || st.BytesCached != 0 || st.LargestFreeBlock != 1<<20 {
+		t.Fatalf("freed straight into the pool: %+v %v", st, err)
+	}
 }
 
 func series(n int, f func(float64) float64, scale, shift float64) []float64 {

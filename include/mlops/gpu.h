@@ -26,6 +26,22 @@
  *
  * Thread safety: one pool may be used from any number of threads at once; statistics are read
  * without taking the pool's lock.
+ *
+ * Thread caches. So that threads do not wait on the pool's lock, blocks of up to 64 KiB go
+ * through small per-thread caches (16 per pool; more threads share them):
+ *   - Such a request is rounded up to one of eight sizes per power of two (at most 1/8 more,
+ *     counted in bytes_in_use), so that a freed block fits the next request of its size class.
+ *   - A freed small block is kept, up to 16 per class and 1 MiB per cache, and handed to the
+ *     next allocation of its class on the same stream without taking the pool's lock; a cache
+ *     holds the blocks of one stream at a time.
+ *   - Cached blocks are not in use and not free: they count in bytes_cached, do not merge with
+ *     their neighbours, and keep their chunk from being released. The pool takes them back
+ *     (all of them, from every cache) before it grows or fails for want of memory, and on
+ *     mlops_gpu_pool_trim. A cache that refuses a block (full, or holding another stream's)
+ *     is emptied into the pool at that free.
+ *   - Double frees and foreign pointers are refused exactly as without the caches.
+ *   - MLOPS_GPU_POOL_NO_THREAD_CACHE turns them off: every call takes the pool's lock, sizes
+ *     are rounded to 256 bytes only and every free merges at once.
  */
 #ifndef MLOPS_GPU_H
 #define MLOPS_GPU_H
@@ -45,6 +61,7 @@ typedef struct mlops_gpu_pool mlops_gpu_pool;
 /* Bits of mlops_gpu_pool_options.flags. */
 #define MLOPS_GPU_POOL_DEBUG (1u << 0) /* host backend: fill freed memory with 0xDD, guard bytes
                                           after each block checked at free (MLOPS_ECORRUPT) */
+#define MLOPS_GPU_POOL_NO_THREAD_CACHE (1u << 1) /* no thread caches (see above) */
 
 #define MLOPS_GPU_POOL_OPTIONS_VERSION 1
 
@@ -69,7 +86,7 @@ typedef struct mlops_gpu_pool_options {
 /* Fills *opts with the defaults of the given version (like MLOPS_GPU_POOL_OPTIONS_INIT). */
 MLOPS_API int mlops_gpu_pool_options_init(mlops_gpu_pool_options *opts, unsigned version);
 
-#define MLOPS_GPU_STATS_VERSION 1
+#define MLOPS_GPU_STATS_VERSION 2
 
 /*
  * A snapshot of a pool's counters (mlops_gpu_pool_stats). Set version before the call; only the
@@ -88,9 +105,12 @@ typedef struct mlops_gpu_stats {
 	uint64_t upstream_alloc_count; /* chunks taken from the backend */
 	uint64_t upstream_free_count;  /* chunks given back */
 	uint64_t largest_free_block;   /* bytes of the largest free block */
-	double fragmentation;          /* 1 - largest free block / free bytes; 0 when nothing is free */
+	double fragmentation;          /* 1 - largest free block / free bytes (reserved, less in use and
+	                                  cached); 0 when nothing is free */
 	uint64_t oom_count;            /* allocations that failed with MLOPS_ENOMEM or MLOPS_ELIMIT */
 	uint64_t stream_waits;         /* blocks handed to another stream than the one that freed them */
+	/* version 2 */
+	uint64_t bytes_cached;         /* freed blocks held in thread caches for reuse */
 } mlops_gpu_stats;
 
 /*
@@ -120,9 +140,10 @@ MLOPS_API int mlops_gpu_free(mlops_gpu_pool *p, void *ptr, void *stream);
 MLOPS_API int mlops_gpu_pool_stats(const mlops_gpu_pool *p, mlops_gpu_stats *out);
 
 /*
- * Gives wholly free chunks back to the backend until at most keep_bytes stay reserved (0 gives
- * back every free chunk). Live blocks are never moved. *released_out (NULL ok) gets the bytes
- * given back.
+ * Takes every thread cache's blocks back into the pool, then gives wholly free chunks back to
+ * the backend until at most keep_bytes stay reserved (0 gives back every free chunk; SIZE_MAX
+ * only empties the caches). Live blocks are never moved. *released_out (NULL ok) gets the
+ * bytes given back.
  */
 MLOPS_API int mlops_gpu_pool_trim(mlops_gpu_pool *p, size_t keep_bytes, size_t *released_out);
 

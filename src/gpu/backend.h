@@ -19,6 +19,8 @@ struct mlops__gpu_backend {
 	int (*stream_freed)(mlops__gpu_backend *b, void *stream);
 	/* A block freed on owner is handed to waiter: order waiter after owner's last free. */
 	int (*stream_wait)(mlops__gpu_backend *b, void *waiter, void *owner);
+	/* Waits on the host for the work enqueued on stream so far (NULL hook: nothing to wait for). */
+	void (*stream_sync)(mlops__gpu_backend *b, void *stream);
 	void (*destroy)(mlops__gpu_backend *b);
 };
 

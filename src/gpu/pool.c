@@ -8,6 +8,12 @@
  * absorb it. The node at a chunk's base
  * is never freed while the chunk lives (merging keeps the lower node), so a chunk knows its
  * first block and "wholly free" is one test.
+ *
+ * Small blocks go through thread caches (cache.h) first: a hit takes the cache's lock alone.
+ * A cached block is neither live nor in the lists: its node has no owner (it cannot merge) and
+ * requested 0. The caches are drained into the lists when one refuses a block, before the
+ * pool grows, and on trim. Live blocks are recorded in the cache that handed them out, or else
+ * in the pool's table. Locks nest in one order: the pool's, then one cache's.
  */
 #include <pthread.h>
 #include <stdatomic.h>
@@ -19,8 +25,9 @@
 #include "core/features.h"
 #include "core/options.h"
 #include "core/util.h"
-#include "gpu/addrmap.h"
 #include "gpu/backend.h"
+#include "gpu/addrmap.h"
+#include "gpu/cache.h"
 #include "gpu/pool.h"
 #include "gpu/tlsf.h"
 #include "gpu/trace.h"
@@ -32,6 +39,7 @@
 #define FILL_GUARD 0xFD
 #define FILL_FREED 0xDD
 #define SLAB_NODES 256
+#define CACHE_COUNT 16                   /* thread caches per pool; more threads share them */
 
 typedef struct {
 	uintptr_t base;
@@ -44,7 +52,10 @@ typedef struct slab {
 	mlops__gpu_block nodes[SLAB_NODES];
 } slab;
 
-/* Counters written under the lock, read without it. */
+/*
+ * Counters written under the lock, read without it; in_use and its peak change outside it too
+ * (thread caches) and take atomic read-modify-writes. The caches count their own calls.
+ */
 typedef struct {
 	_Atomic uint64_t in_use, in_use_peak, requested, reserved, reserved_peak;
 	_Atomic uint64_t allocs, frees, upstream_allocs, upstream_frees, largest_free, ooms, stream_waits;
@@ -61,7 +72,8 @@ struct mlops_gpu_pool {
 	mlops__gpu_lists *last;    /* the stream of the previous call: the common case */
 	mlops__gpu_lists *fresh;   /* never-used memory: any stream takes it without waiting */
 
-	mlops__addrmap live;
+	mlops__addrmap live;       /* live blocks the pool itself handed out */
+	mlops__gpu_cache *caches;  /* CACHE_COUNT of them, or NULL (MLOPS_GPU_POOL_NO_THREAD_CACHE) */
 	chunk *chunks;             /* sorted by base */
 	size_t nchunks, chunks_cap;
 	slab *slabs;
@@ -76,6 +88,41 @@ struct mlops_gpu_pool {
 #define GET(f) atomic_load_explicit(&p->c.f, memory_order_relaxed)
 #define SET(f, v) atomic_store_explicit(&p->c.f, (v), memory_order_relaxed)
 #define ADD(f, v) SET(f, GET(f) + (v))
+#define RELAXED memory_order_relaxed
+
+static void in_use_add(mlops_gpu_pool *p, uint64_t n)
+{
+	uint64_t now = atomic_fetch_add_explicit(&p->c.in_use, n, RELAXED) + n;
+	uint64_t peak = GET(in_use_peak);
+
+	while (now > peak && !atomic_compare_exchange_weak_explicit(&p->c.in_use_peak, &peak, now,
+		RELAXED, RELAXED))
+		;
+}
+
+static void in_use_sub(mlops_gpu_pool *p, uint64_t n)
+{
+	atomic_fetch_sub_explicit(&p->c.in_use, n, RELAXED);
+}
+
+/* What the thread caches hold and the calls they served, summed. */
+typedef struct {
+	uint64_t bytes, allocs, frees, requested;
+} cache_totals;
+
+static cache_totals caches_sum(const mlops_gpu_pool *p)
+{
+	cache_totals t = { 0, 0, 0, 0 };
+
+	for (int i = 0; p->caches && i < CACHE_COUNT; i++) {
+		mlops__gpu_cache *c = &p->caches[i];
+		t.bytes += atomic_load_explicit(&c->bytes, RELAXED);
+		t.allocs += atomic_load_explicit(&c->allocs, RELAXED);
+		t.frees += atomic_load_explicit(&c->frees, RELAXED);
+		t.requested += atomic_load_explicit(&c->requested, RELAXED); /* wraps back, as it should */
+	}
+	return t;
+}
 
 /* --- nodes ----------------------------------------------------------------------------- */
 
@@ -271,11 +318,99 @@ static size_t release_free_chunks(mlops_gpu_pool *p, size_t keep)
 	return released;
 }
 
+/* --- blocks back to the lists ------------------------------------------------------------------ */
+
+/*
+ * Puts b (no longer live or cached) in the lists l of the stream it was freed on, merged with
+ * free neighbours of that stream or fresh ones (the lower node survives); gives its chunk back
+ * when it became wholly free past the release threshold.
+ */
+/* Merges the block after lower (out of the lists) into lower; its node goes back to the spares. */
+static void absorb_next(mlops_gpu_pool *p, mlops__gpu_block *lower)
+{
+	mlops__gpu_block *n = lower->next_phys;
+
+	lower->size += n->size;
+	lower->next_phys = n->next_phys;
+	if (lower->next_phys)
+		lower->next_phys->prev_phys = lower;
+	node_put(p, n);
+}
+
+static void release_block(mlops_gpu_pool *p, mlops__gpu_lists *l, mlops__gpu_block *b)
+{
+	mlops__gpu_block *n = b->next_phys, *prev = b->prev_phys;
+
+	if (n && (n->owner == l || n->owner == p->fresh)) {
+		free_remove(p, n);
+		absorb_next(p, b);
+	}
+	if (prev && (prev->owner == l || prev->owner == p->fresh)) {
+		free_remove(p, prev);
+		absorb_next(p, prev);
+		b = prev;
+	}
+	free_insert(p, l, b);
+
+	if (p->release_threshold && GET(reserved) > p->release_threshold &&
+	    b->prev_phys == NULL && b->next_phys == NULL)
+		chunk_release(p, (size_t)chunk_find(p, b->addr));
+}
+
+/* --- thread caches ----------------------------------------------------------------------------- */
+
+static atomic_uint threads_seen;
+static _Thread_local unsigned thread_slot; /* 1 + this thread's cache index; 0 before its first call */
+
+static mlops__gpu_cache *cache_of_thread(mlops_gpu_pool *p)
+{
+	if (thread_slot == 0)
+		thread_slot = 1 + atomic_fetch_add_explicit(&threads_seen, 1, RELAXED) % CACHE_COUNT;
+	return &p->caches[thread_slot - 1];
+}
+
+/*
+ * Moves every block of cache c into the lists of its stream (pool lock held). The stream's
+ * event is recorded now: later than each block's free, so a stream that takes one waits for at
+ * least what it must. Without host memory for the stream's lists the blocks stay cached.
+ */
+static size_t cache_drain(mlops_gpu_pool *p, mlops__gpu_cache *c)
+{
+	mlops__gpu_lists *l;
+	size_t bytes;
+
+	pthread_mutex_lock(&c->lock);
+	bytes = (size_t)atomic_load_explicit(&c->bytes, RELAXED);
+	if (bytes > 0 && lists_for(&l, p, c->stream) == MLOPS_OK) {
+		if (p->backend->stream_freed)
+			(void)p->backend->stream_freed(p->backend, c->stream); /* on failure it synchronised */
+		for (mlops__gpu_block *b = mlops__gpu_cache_take_all(c), *next; b; b = next) {
+			next = b->next_free;
+			release_block(p, l, b);
+		}
+	} else {
+		bytes = 0;
+	}
+	pthread_mutex_unlock(&c->lock);
+	return bytes;
+}
+
+static size_t caches_drain(mlops_gpu_pool *p)
+{
+	size_t bytes = 0;
+
+	for (int i = 0; p->caches && i < CACHE_COUNT; i++)
+		bytes += cache_drain(p, &p->caches[i]);
+	return bytes;
+}
+
 /* --- allocation -------------------------------------------------------------------------------- */
 
-static double fragmentation(uint64_t reserved, uint64_t in_use, uint64_t largest)
+/* Free bytes are those in the lists: cached blocks are neither in use nor free to all. */
+static double fragmentation(uint64_t reserved, uint64_t in_use, uint64_t cached, uint64_t largest)
 {
-	uint64_t free_bytes = reserved > in_use ? reserved - in_use : 0;
+	uint64_t held = in_use + cached;
+	uint64_t free_bytes = reserved > held ? reserved - held : 0;
 
 	if (free_bytes == 0 || largest >= free_bytes)
 		return 0.0;
@@ -285,13 +420,16 @@ static double fragmentation(uint64_t reserved, uint64_t in_use, uint64_t largest
 /* The report PyTorch users ask for when an allocation fails. */
 static int out_of_memory(mlops_gpu_pool *p, int code, size_t bytes, const char *why)
 {
+	uint64_t cached = caches_sum(p).bytes;
+
 	largest_publish(p);
 	ADD(ooms, 1);
 	return mlops__error(code, "cannot allocate %zu bytes: %s; pool: reserved %llu, in use %llu, "
-		"largest free block %llu, fragmentation %.1f%%", bytes, why,
+		"largest free block %llu, fragmentation %.1f%%, held in thread caches %llu", bytes, why,
 		(unsigned long long)GET(reserved), (unsigned long long)GET(in_use),
 		(unsigned long long)p->largest,
-		100.0 * fragmentation(GET(reserved), GET(in_use), p->largest));
+		100.0 * fragmentation(GET(reserved), GET(in_use), cached, p->largest),
+		(unsigned long long)cached);
 }
 
 static size_t round_up(size_t n, size_t to)
@@ -325,13 +463,12 @@ static int grow(mlops_gpu_pool *p, size_t size, size_t bytes, mlops__gpu_block *
 	return rc;
 }
 
-/* A free block of at least size bytes for stream, from its lists, another stream's, or a new chunk. */
-static int find_block(mlops_gpu_pool *p, mlops__gpu_lists *l, size_t size, size_t bytes,
-	void *stream, mlops__gpu_block **out)
+/* A free block of at least size bytes: stream's own lists, then fresh memory, then other streams'. */
+static mlops__gpu_block *search_lists(mlops_gpu_pool *p, mlops__gpu_lists *l, size_t size)
 {
 	mlops__gpu_block *b = mlops__tlsf_find(l, size);
 
-	/* Its own stream's blocks, then fresh memory, then other streams'; good fit, then exact. */
+	/* Good fit first, then exact fit (it scans one list). */
 	for (int exact = 0; b == NULL && exact < 2; exact++) {
 		if (exact)
 			b = mlops__tlsf_find_exact(l, size);
@@ -344,9 +481,26 @@ static int find_block(mlops_gpu_pool *p, mlops__gpu_lists *l, size_t size, size_
 			b = exact ? mlops__tlsf_find_exact(o, size) : mlops__tlsf_find(o, size);
 		}
 	}
+	return b;
+}
+
+/*
+ * A free block of at least size bytes for stream: from the lists, from the lists after the thread
+ * caches were drained into them, or from a new chunk. *l: stream's lists (draining may recycle them).
+ */
+static int find_block(mlops_gpu_pool *p, mlops__gpu_lists **l, size_t size, size_t bytes,
+	void *stream, mlops__gpu_block **out)
+{
+	mlops__gpu_block *b = search_lists(p, *l, size);
+
+	if (b == NULL && caches_drain(p) > 0) {
+		if (lists_for(l, p, stream) != MLOPS_OK)
+			return out_of_memory(p, MLOPS_ENOMEM, bytes, "no host memory for the pool's bookkeeping");
+		b = search_lists(p, *l, size);
+	}
 	if (b == NULL)
 		return grow(p, size, bytes, out);
-	if (b->owner != l && b->owner != p->fresh) {
+	if (b->owner != *l && b->owner != p->fresh) {
 		/* Freed on another stream: this stream waits for that stream's work, on the device. */
 		if (p->backend->stream_wait) {
 			int rc = p->backend->stream_wait(p->backend, stream, b->owner->stream);
@@ -359,6 +513,15 @@ static int find_block(mlops_gpu_pool *p, mlops__gpu_lists *l, size_t size, size_
 	return MLOPS_OK;
 }
 
+/* b goes live, bytes asked for: what both paths do (the caller counts the call). */
+static void *hand_out(mlops_gpu_pool *p, mlops__gpu_block *b, size_t bytes)
+{
+	in_use_add(p, b->size);
+	if (p->debug)
+		memset((char *)b->addr + bytes, FILL_GUARD, b->size - bytes);
+	return (void *)b->addr;
+}
+
 static int alloc_locked(mlops_gpu_pool *p, void **ptr_out, size_t bytes, size_t size, void *stream)
 {
 	mlops__gpu_lists *l;
@@ -368,7 +531,7 @@ static int alloc_locked(mlops_gpu_pool *p, void **ptr_out, size_t bytes, size_t 
 	if (mlops__addrmap_reserve(&p->live) != MLOPS_OK || nodes_reserve(p, 2) != MLOPS_OK ||
 	    lists_for(&l, p, stream) != MLOPS_OK)
 		return out_of_memory(p, MLOPS_ENOMEM, bytes, "no host memory for the pool's bookkeeping");
-	rc = find_block(p, l, size, bytes, stream, &b);
+	rc = find_block(p, &l, size, bytes, stream, &b);
 	if (rc != MLOPS_OK)
 		return rc;
 
@@ -387,24 +550,40 @@ static int alloc_locked(mlops_gpu_pool *p, void **ptr_out, size_t bytes, size_t 
 		b->size = size;
 		free_insert(p, owner, r);
 	}
+	b->owner = NULL;
 	b->requested = bytes;
 	mlops__addrmap_put(&p->live, b->addr, b);
-
-	ADD(in_use, b->size);
 	ADD(requested, bytes);
 	ADD(allocs, 1);
-	if (GET(in_use) > GET(in_use_peak))
-		SET(in_use_peak, GET(in_use));
-	if (p->debug)
-		memset((char *)b->addr + bytes, FILL_GUARD, b->size - bytes);
-	*ptr_out = (void *)b->addr;
+	*ptr_out = hand_out(p, b, bytes);
 	return MLOPS_OK;
+}
+
+#define CSET(c, f, v) atomic_store_explicit(&(c)->f, (v), RELAXED) /* under the cache's lock */
+#define CADD(c, f, v) CSET(c, f, atomic_load_explicit(&(c)->f, RELAXED) + (v))
+
+/* A block of the thread's cache: 1 and *ptr_out, or 0 (a miss: the pool serves the call). */
+static int cache_alloc(mlops_gpu_pool *p, void **ptr_out, size_t bytes, size_t size, void *stream)
+{
+	mlops__gpu_cache *c = cache_of_thread(p);
+	mlops__gpu_block *b = NULL;
+
+	pthread_mutex_lock(&c->lock);
+	if (mlops__addrmap_reserve(&c->out) == MLOPS_OK && (b = mlops__gpu_cache_pop(c, size, stream))) {
+		b->requested = bytes;
+		mlops__addrmap_put(&c->out, b->addr, b);
+		CADD(c, allocs, 1);
+		CADD(c, requested, bytes);
+		*ptr_out = hand_out(p, b, bytes);
+	}
+	pthread_mutex_unlock(&c->lock);
+	return b != NULL;
 }
 
 int mlops_gpu_alloc(void **ptr_out, mlops_gpu_pool *p, size_t bytes, void *stream)
 {
 	size_t size;
-	int rc;
+	int rc = MLOPS_OK, hit = 0;
 
 	MLOPS__CHECK_ARG(ptr_out);
 	*ptr_out = NULL;
@@ -414,102 +593,176 @@ int mlops_gpu_alloc(void **ptr_out, mlops_gpu_pool *p, size_t bytes, void *strea
 	if (bytes > MAX_REQUEST)
 		return mlops__error(MLOPS_ENOMEM, "cannot allocate %zu bytes: larger than any device", bytes);
 	size = round_up(bytes + (p->debug ? GUARD_MIN : 0), MLOPS__GPU_ALIGN);
-
-	pthread_mutex_lock(&p->lock);
-	rc = alloc_locked(p, ptr_out, bytes, size, stream);
-	largest_publish(p);
+	if (p->caches && size <= MLOPS__GPU_CACHE_MAX) {
+		size = mlops__gpu_class_size(size);
+		hit = cache_alloc(p, ptr_out, bytes, size, stream);
+	}
+	if (!hit) {
+		pthread_mutex_lock(&p->lock);
+		rc = alloc_locked(p, ptr_out, bytes, size, stream);
+		largest_publish(p);
+		pthread_mutex_unlock(&p->lock);
+	}
+	/* Written once the block is ours: after its previous free's line, before its next free's. */
 	if (p->trace)
 		mlops__gpu_trace_write(p->trace, rc == MLOPS_OK ? "allocate" : "allocate failure",
 			*ptr_out, bytes, stream);
-	pthread_mutex_unlock(&p->lock);
 	return rc;
 }
 
 /* --- free ------------------------------------------------------------------------------------------ */
 
-static int guard_intact(const mlops__gpu_block *b)
+/* Debug pools: checks the guard bytes after the requested ones, then fills the block. */
+static int debug_retire(mlops__gpu_block *b)
 {
-	const unsigned char *g = (const unsigned char *)b->addr + b->requested;
+	size_t requested = b->requested;
+	const unsigned char *g = (const unsigned char *)b->addr + requested;
+	int rc = MLOPS_OK;
 
-	for (size_t i = 0; i < b->size - b->requested; i++)
-		if (g[i] != FILL_GUARD)
-			return 0;
+	for (size_t i = 0; i < b->size - requested; i++) {
+		if (g[i] != FILL_GUARD) {
+			rc = mlops__error(MLOPS_ECORRUPT, "mlops_gpu_free: the guard bytes after the %zu-byte "
+				"block at %p were overwritten (a write past its end); the block is freed",
+				requested, (void *)b->addr);
+			break;
+		}
+	}
+	memset((void *)b->addr, FILL_FREED, b->size);
+	return rc;
+}
+
+/* Why ptr is not a live block of p (pool lock held): only worded here, for the search costs. */
+static int not_live(mlops_gpu_pool *p, void *ptr)
+{
+	if (p->nchunks == 0 || chunk_find(p, (uintptr_t)ptr) < 0)
+		return mlops__error(MLOPS_EINVAL, "mlops_gpu_free: %p was not allocated by this pool "
+			"(another pool's or a foreign pointer)", ptr);
+	return mlops__error(MLOPS_EINVAL, "mlops_gpu_free: %p is not a live block of this pool "
+		"(double free, or an address inside a block)", ptr);
+}
+
+/* The live block at ptr, forgotten where it was recorded (pool lock held); NULL when none. */
+static mlops__gpu_block *take_live(mlops_gpu_pool *p, void *ptr)
+{
+	mlops__gpu_block *b = mlops__addrmap_take(&p->live, (uintptr_t)ptr);
+
+	/* Handed out by a thread cache, and freed by another thread than the one that took it. */
+	for (int i = 0; b == NULL && p->caches && i < CACHE_COUNT; i++) {
+		mlops__gpu_cache *c = &p->caches[i];
+		pthread_mutex_lock(&c->lock);
+		b = mlops__addrmap_take(&c->out, (uintptr_t)ptr);
+		pthread_mutex_unlock(&c->lock);
+	}
+	return b;
+}
+
+/*
+ * The block is the freeing call's alone now: it is checked, logged and counted out before
+ * anyone can take it again (an exact in-use peak; the trace line before its next allocation's).
+ */
+static int retire(mlops_gpu_pool *p, mlops__gpu_block *b, void *stream)
+{
+	int rc = p->debug ? debug_retire(b) : MLOPS_OK;
+
+	if (p->trace)
+		mlops__gpu_trace_write(p->trace, "free", (void *)b->addr, b->requested, stream);
+	in_use_sub(p, b->size);
+	return rc;
+}
+
+/* Keeps retired block b in cache c (lock held): 1, or 0 when c refuses it. */
+static int cache_keep(mlops__gpu_cache *c, mlops__gpu_block *b, void *stream)
+{
+	size_t requested = b->requested;
+
+	b->requested = 0;
+	if (!mlops__gpu_cache_push(c, b, stream)) {
+		b->requested = requested;
+		return 0;
+	}
+	CADD(c, frees, 1);
+	CADD(c, requested, 0 - (uint64_t)requested);
 	return 1;
 }
 
-static int free_locked(mlops_gpu_pool *p, void *ptr, void *stream, size_t *bytes_out)
+/*
+ * The fast free: a block the thread's cache handed out goes back into it under its lock alone.
+ * 1 when done (*rc: the result), else 0 with *out the block when the cache did not take it
+ * back (retired, for the pool) or NULL when the cache did not hand ptr out.
+ */
+static int cache_free(mlops_gpu_pool *p, mlops__gpu_cache *c, void *ptr, void *stream,
+	mlops__gpu_block **out, int *rc)
+{
+	mlops__gpu_block *b;
+	int kept = 0;
+
+	pthread_mutex_lock(&c->lock);
+	b = mlops__addrmap_take(&c->out, (uintptr_t)ptr);
+	if (b != NULL) {
+		*rc = retire(p, b, stream);
+		kept = cache_keep(c, b, stream);
+	}
+	pthread_mutex_unlock(&c->lock);
+	*out = kept ? NULL : b;
+	return kept;
+}
+
+/*
+ * Gives retired block b to the lists of stream (pool lock held); first drains the thread's
+ * cache when it refused b (full, or holding another stream's blocks). Without host memory
+ * for the stream's lists, the stream's work is waited for and b joins the fresh memory.
+ */
+static void free_locked(mlops_gpu_pool *p, mlops__gpu_block *b, void *stream, int drain)
 {
 	mlops__gpu_lists *l;
-	mlops__gpu_block *b;
-	int rc = MLOPS_OK;
 
-	if (lists_for(&l, p, stream) != MLOPS_OK)
-		return mlops__error_wrap(MLOPS_ENOMEM, "mlops_gpu_free: nothing freed");
-	b = mlops__addrmap_take(&p->live, (uintptr_t)ptr);
-	if (b == NULL) {
-		/* only now tell a foreign pointer from a stale one: the search costs on every free */
-		if (p->nchunks == 0 || chunk_find(p, (uintptr_t)ptr) < 0)
-			return mlops__error(MLOPS_EINVAL, "mlops_gpu_free: %p was not allocated by this pool "
-				"(another pool's or a foreign pointer)", ptr);
-		return mlops__error(MLOPS_EINVAL, "mlops_gpu_free: %p is not a live block of this pool "
-			"(double free, or an address inside a block)", ptr);
-	}
-
-	*bytes_out = b->requested;
-	if (p->debug) {
-		if (!guard_intact(b))
-			rc = mlops__error(MLOPS_ECORRUPT, "mlops_gpu_free: the guard bytes after the %zu-byte "
-				"block at %p were overwritten (a write past its end); the block is freed",
-				b->requested, ptr);
-		memset(ptr, FILL_FREED, b->size);
-	}
-	SET(in_use, GET(in_use) - b->size);
+	if (drain)
+		cache_drain(p, cache_of_thread(p));
 	SET(requested, GET(requested) - b->requested);
 	ADD(frees, 1);
-	if (p->backend->stream_freed)
+	b->requested = 0;
+	if (lists_for(&l, p, stream) != MLOPS_OK) {
+		if (p->backend->stream_sync)
+			p->backend->stream_sync(p->backend, stream);
+		l = p->fresh;
+	} else if (p->backend->stream_freed) {
 		p->backend->stream_freed(p->backend, stream);
-
-	/* Merge with free neighbours of the same stream or fresh ones; the lower node survives. */
-	mlops__gpu_block *n = b->next_phys;
-	if (n && (n->owner == l || n->owner == p->fresh)) {
-		free_remove(p, n);
-		b->size += n->size;
-		b->next_phys = n->next_phys;
-		if (b->next_phys)
-			b->next_phys->prev_phys = b;
-		node_put(p, n);
 	}
-	mlops__gpu_block *prev = b->prev_phys;
-	if (prev && (prev->owner == l || prev->owner == p->fresh)) {
-		free_remove(p, prev);
-		prev->size += b->size;
-		prev->next_phys = b->next_phys;
-		if (prev->next_phys)
-			prev->next_phys->prev_phys = prev;
-		node_put(p, b);
-		b = prev;
-	}
-	free_insert(p, l, b);
-
-	if (p->release_threshold && GET(reserved) > p->release_threshold &&
-	    b->prev_phys == NULL && b->next_phys == NULL)
-		chunk_release(p, (size_t)chunk_find(p, b->addr));
-	return rc;
+	release_block(p, l, b);
 }
 
 int mlops_gpu_free(mlops_gpu_pool *p, void *ptr, void *stream)
 {
-	size_t bytes = 0;
-	int rc;
+	mlops__gpu_cache *own;
+	mlops__gpu_block *b = NULL;
+	int rc = MLOPS_OK;
 
 	if (ptr == NULL)
 		return MLOPS_OK;
 	MLOPS__CHECK_ARG(p);
+	own = p->caches ? cache_of_thread(p) : NULL;
+	if (own && cache_free(p, own, ptr, stream, &b, &rc))
+		return rc;
 	pthread_mutex_lock(&p->lock);
-	rc = free_locked(p, ptr, stream, &bytes);
+	if (b == NULL) {
+		if ((b = take_live(p, ptr)) == NULL) {
+			rc = not_live(p, ptr);
+			pthread_mutex_unlock(&p->lock);
+			return rc;
+		}
+		rc = retire(p, b, stream);
+		if (own && b->size <= MLOPS__GPU_CACHE_MAX) {
+			pthread_mutex_lock(&own->lock);
+			int kept = cache_keep(own, b, stream);
+			pthread_mutex_unlock(&own->lock);
+			if (kept) {
+				pthread_mutex_unlock(&p->lock);
+				return rc;
+			}
+		}
+	}
+	free_locked(p, b, stream, own && b->size <= MLOPS__GPU_CACHE_MAX);
 	largest_publish(p);
-	if (p->trace && bytes > 0)
-		mlops__gpu_trace_write(p->trace, "free", ptr, bytes, stream);
 	pthread_mutex_unlock(&p->lock);
 	return rc;
 }
@@ -525,6 +778,19 @@ int mlops_gpu_pool_options_init(mlops_gpu_pool_options *opts, unsigned version)
 		return rc;
 	*opts = (mlops_gpu_pool_options)MLOPS_GPU_POOL_OPTIONS_INIT;
 	opts->version = version;
+	return MLOPS_OK;
+}
+
+static int caches_create(mlops_gpu_pool *p)
+{
+	p->caches = aligned_alloc(_Alignof(mlops__gpu_cache), CACHE_COUNT * sizeof *p->caches);
+	if (p->caches == NULL)
+		return mlops__error(MLOPS_ENOMEM, "no memory for the pool's thread caches");
+	memset(p->caches, 0, CACHE_COUNT * sizeof *p->caches);
+	for (int i = 0; i < CACHE_COUNT; i++) {
+		pthread_mutex_init(&p->caches[i].lock, NULL);
+		mlops__addrmap_free(&p->caches[i].out); /* the empty state */
+	}
 	return MLOPS_OK;
 }
 
@@ -550,7 +816,7 @@ static int pool_create(mlops_gpu_pool **out, const mlops_gpu_pool_options *opts,
 	if (o.max_bytes && round_up(o.initial_bytes, MLOPS__GPU_ALIGN) > o.max_bytes)
 		return mlops__error(MLOPS_EINVAL, "mlops_gpu_pool_create: initial_bytes (%zu) is above max_bytes (%zu)",
 			o.initial_bytes, o.max_bytes);
-	if (o.flags & ~(unsigned)MLOPS_GPU_POOL_DEBUG)
+	if (o.flags & ~(unsigned)(MLOPS_GPU_POOL_DEBUG | MLOPS_GPU_POOL_NO_THREAD_CACHE))
 		return mlops__error(MLOPS_EINVAL, "mlops_gpu_pool_create: unknown flags 0x%x", o.flags);
 
 	p = mlops__calloc(1, sizeof *p);
@@ -562,6 +828,8 @@ static int pool_create(mlops_gpu_pool **out, const mlops_gpu_pool_options *opts,
 		free(p);
 		return MLOPS_ENOMEM;
 	}
+	if (!(o.flags & MLOPS_GPU_POOL_NO_THREAD_CACHE) && (rc = caches_create(p)) != MLOPS_OK)
+		goto fail;
 	p->chunk_bytes = o.chunk_bytes ? round_up(o.chunk_bytes, MLOPS__GPU_ALIGN) : DEFAULT_CHUNK;
 	p->max_bytes = o.max_bytes;
 	p->release_threshold = o.release_threshold;
@@ -623,6 +891,11 @@ void mlops_gpu_pool_destroy(mlops_gpu_pool *p)
 	free(p->fresh);
 	free(p->chunks);
 	mlops__addrmap_free(&p->live);
+	for (int i = 0; p->caches && i < CACHE_COUNT; i++) {
+		mlops__addrmap_free(&p->caches[i].out);
+		pthread_mutex_destroy(&p->caches[i].lock);
+	}
+	free(p->caches);
 	if (p->trace)
 		fclose(p->trace);
 	pthread_mutex_destroy(&p->lock);
@@ -637,6 +910,7 @@ int mlops_gpu_pool_trim(mlops_gpu_pool *p, size_t keep_bytes, size_t *released_o
 		*released_out = 0;
 	MLOPS__CHECK_ARG(p);
 	pthread_mutex_lock(&p->lock);
+	caches_drain(p);
 	released = release_free_chunks(p, keep_bytes);
 	largest_publish(p);
 	pthread_mutex_unlock(&p->lock);
@@ -652,25 +926,30 @@ int mlops_gpu_pool_backend(const mlops_gpu_pool *p)
 
 int mlops_gpu_pool_stats(const mlops_gpu_pool *p, mlops_gpu_stats *out)
 {
+	cache_totals t;
 	int rc;
 
 	MLOPS__CHECK_ARG(p);
 	MLOPS__CHECK_ARG(out);
 	if ((rc = mlops__check_version(out->version, MLOPS_GPU_STATS_VERSION, "mlops_gpu_stats")) != 0)
 		return rc;
+	t = caches_sum(p);
 	out->bytes_in_use = GET(in_use);
 	out->bytes_in_use_peak = GET(in_use_peak);
-	out->bytes_requested = GET(requested);
+	out->bytes_requested = GET(requested) + t.requested;
 	out->bytes_reserved = GET(reserved);
 	out->bytes_reserved_peak = GET(reserved_peak);
-	out->alloc_count = GET(allocs);
-	out->free_count = GET(frees);
+	out->alloc_count = GET(allocs) + t.allocs;
+	out->free_count = GET(frees) + t.frees;
 	out->upstream_alloc_count = GET(upstream_allocs);
 	out->upstream_free_count = GET(upstream_frees);
 	out->largest_free_block = GET(largest_free);
-	out->fragmentation = fragmentation(out->bytes_reserved, out->bytes_in_use, out->largest_free_block);
+	out->fragmentation = fragmentation(out->bytes_reserved, out->bytes_in_use, t.bytes,
+		out->largest_free_block);
 	out->oom_count = GET(ooms);
 	out->stream_waits = GET(stream_waits);
+	if (out->version >= 2)
+		out->bytes_cached = t.bytes;
 	return MLOPS_OK;
 }
 
@@ -680,12 +959,16 @@ int mlops_gpu_pool_stats(const mlops_gpu_pool *p, mlops_gpu_stats *out)
 
 int mlops__gpu_pool_check(mlops_gpu_pool *p)
 {
-	uint64_t reserved = 0, in_use = 0, requested = 0;
-	size_t live = 0, nfree = 0, largest = 0, listed = 0;
+	uint64_t reserved = 0, in_use = 0, requested = 0, cached = 0;
+	size_t live = 0, ncached = 0, nfree = 0, largest = 0, listed = 0;
+	cache_totals t;
 	int rc = MLOPS_OK;
 
 	MLOPS__CHECK_ARG(p);
 	pthread_mutex_lock(&p->lock);
+	for (int i = 0; p->caches && i < CACHE_COUNT; i++)
+		pthread_mutex_lock(&p->caches[i].lock);
+	t = caches_sum(p);
 	for (size_t i = 0; i < p->nchunks; i++) {
 		const chunk *c = &p->chunks[i];
 		uintptr_t at = c->base;
@@ -703,11 +986,16 @@ int mlops__gpu_pool_check(mlops_gpu_pool *p)
 				const mlops__gpu_lists *no = b->next_phys ? b->next_phys->owner : NULL;
 				CHECK(!(no && (no == b->owner || no == p->fresh || b->owner == p->fresh)),
 					"free neighbours not merged");
+			} else if (b->requested == 0) {
+				ncached++;
+				cached += b->size;
+				CHECK(b->size <= MLOPS__GPU_CACHE_MAX && mlops__gpu_class_size(b->size) == b->size,
+					"cached block of %zu bytes", b->size);
 			} else {
 				live++;
 				in_use += b->size;
 				requested += b->requested;
-				CHECK(b->requested > 0 && b->requested <= b->size, "live block size");
+				CHECK(b->requested <= b->size, "live block size");
 			}
 		}
 		CHECK(at == c->base + c->size, "chunk %zu: blocks do not cover it", i);
@@ -731,12 +1019,22 @@ int mlops__gpu_pool_check(mlops_gpu_pool *p)
 		listed += n;
 	}
 	CHECK(listed == nfree, "free blocks: %zu in lists, %zu in chunks", listed, nfree);
-	CHECK(live == p->live.count, "live blocks: %zu in chunks, %zu in the map", live, p->live.count);
-	CHECK(reserved == GET(reserved) && in_use == GET(in_use) && requested == GET(requested),
+	size_t recorded = p->live.count, stacked = 0;
+	for (int i = 0; p->caches && i < CACHE_COUNT; i++) {
+		recorded += p->caches[i].out.count;
+		for (unsigned k = 0; k < MLOPS__GPU_CACHE_CLASSES; k++)
+			stacked += p->caches[i].count[k];
+	}
+	CHECK(live == recorded, "live blocks: %zu in chunks, %zu recorded", live, recorded);
+	CHECK(ncached == stacked && cached == t.bytes, "cached blocks: %zu in chunks, %zu in the caches",
+		ncached, stacked);
+	CHECK(reserved == GET(reserved) && in_use == GET(in_use) && requested == GET(requested) + t.requested,
 		"counters disagree with the blocks");
 	CHECK(largest == GET(largest_free), "largest free block %zu, published %llu", largest,
 		(unsigned long long)GET(largest_free));
 out:
+	for (int i = 0; p->caches && i < CACHE_COUNT; i++)
+		pthread_mutex_unlock(&p->caches[i].lock);
 	pthread_mutex_unlock(&p->lock);
 	return rc;
 }

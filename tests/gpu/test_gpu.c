@@ -5,6 +5,8 @@
  */
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -29,6 +31,18 @@ static uint64_t rng_next(uint64_t *s)
 static size_t rounded(size_t n)
 {
 	return (n + 255) / 256 * 256;
+}
+
+/* What a pool with thread caches hands out: up to 64 KiB, eight sizes per power of two. */
+static size_t class_rounded(size_t n)
+{
+	size_t units = rounded(n) / 256, step = 1;
+
+	if (units > 256)
+		return rounded(n);
+	while (units >= 16 * step)
+		step *= 2;
+	return (units + step - 1) / step * step * 256;
 }
 
 static mlops_gpu_stats stats_of(const mlops_gpu_pool *p)
@@ -105,12 +119,12 @@ static void check_no_overlap(live_block *live, size_t n)
 	free(sorted);
 }
 
-static void test_shadow_stress(void **state)
+static void shadow_stress(unsigned flags)
 {
-	(void)state;
 	enum { OPS = 30000, MAX_LIVE = 2000 };
 	void *streams[3] = { NULL, S1, S2 };
-	mlops_gpu_pool *p = host_pool(4 * MiB, 0, 0);
+	size_t (*size_of)(size_t) = flags & MLOPS_GPU_POOL_NO_THREAD_CACHE ? rounded : class_rounded;
+	mlops_gpu_pool *p = host_pool(4 * MiB, 0, flags);
 	live_block *live = calloc(MAX_LIVE, sizeof *live);
 	size_t n = 0, in_use = 0, requested = 0, peak = 0, allocs = 0, frees = 0;
 	uint64_t seed = 0x9E3779B97F4A7C15ull;
@@ -128,7 +142,7 @@ static void test_shadow_stress(void **state)
 			live[n] = (live_block){ ptr, size, (unsigned char)(op * 131 + 7) };
 			memset(ptr, live[n].fill, size);
 			n++;
-			in_use += rounded(size);
+			in_use += size_of(size);
 			requested += size;
 			allocs++;
 			if (in_use > peak)
@@ -137,7 +151,7 @@ static void test_shadow_stress(void **state)
 			size_t i = r / 100 % n;
 			assert_true(filled_with(live[i].ptr, live[i].size, live[i].fill));
 			assert_ok(mlops_gpu_free(p, live[i].ptr, streams[r / 1000 % 3]));
-			in_use -= rounded(live[i].size);
+			in_use -= size_of(live[i].size);
 			requested -= live[i].size;
 			frees++;
 			live[i] = live[--n];
@@ -149,7 +163,7 @@ static void test_shadow_stress(void **state)
 			assert_int_equal(st.bytes_in_use_peak, peak);
 			assert_int_equal(st.alloc_count, allocs);
 			assert_int_equal(st.free_count, frees);
-			assert_true(st.bytes_reserved >= in_use);
+			assert_true(st.bytes_reserved >= in_use + st.bytes_cached);
 			assert_true(st.bytes_reserved_peak >= st.bytes_reserved);
 			check_no_overlap(live, n);
 			for (size_t i = 0; i < n; i++)
@@ -166,13 +180,26 @@ static void test_shadow_stress(void **state)
 	assert_int_equal(st.bytes_in_use, 0);
 	assert_int_equal(st.alloc_count, st.free_count);
 	assert_ok(mlops__gpu_pool_check(p));
+	/* Trim empties the caches into the lists (SIZE_MAX: it gives no chunk back). */
+	size_t released = 1;
+	assert_ok(mlops_gpu_pool_trim(p, SIZE_MAX, &released));
+	assert_int_equal(released, 0);
+	assert_int_equal(stats_of(p).bytes_cached, 0);
+	assert_int_equal(stats_of(p).bytes_reserved, st.bytes_reserved);
+	assert_ok(mlops__gpu_pool_check(p));
 	free(live);
 	mlops_gpu_pool_destroy(p);
 }
 
-static void test_coalesce_to_one_block(void **state)
+static void test_shadow_stress(void **state)
 {
 	(void)state;
+	shadow_stress(0);
+	shadow_stress(MLOPS_GPU_POOL_NO_THREAD_CACHE);
+}
+
+static void coalesce_to_one_block(unsigned flags)
+{
 	enum { N = 500 };
 	mlops_gpu_pool_options o = MLOPS_GPU_POOL_OPTIONS_INIT;
 	mlops_gpu_pool *p;
@@ -181,6 +208,7 @@ static void test_coalesce_to_one_block(void **state)
 
 	o.device = -1;
 	o.initial_bytes = 32 * MiB;
+	o.flags = flags;
 	assert_ok(mlops_gpu_pool_create(&p, &o));
 	for (int i = 0; i < N; i++)
 		assert_ok(mlops_gpu_alloc(&ptrs[i], p, 1 + rng_next(&seed) % (64 * KiB), NULL));
@@ -195,6 +223,14 @@ static void test_coalesce_to_one_block(void **state)
 		if (i % 50 == 0)
 			assert_ok(mlops__gpu_pool_check(p));
 	}
+	if (!(flags & MLOPS_GPU_POOL_NO_THREAD_CACHE)) {
+		/* The thread cache kept the last blocks of each class; trim gives them back. */
+		size_t released = 1;
+		assert_true(stats_of(p).bytes_cached > 0);
+		assert_ok(mlops_gpu_pool_trim(p, SIZE_MAX, &released));
+		assert_int_equal(released, 0);
+		assert_int_equal(stats_of(p).bytes_cached, 0);
+	}
 	mlops_gpu_stats st = stats_of(p);
 	assert_int_equal(st.bytes_reserved, 32 * MiB);
 	assert_int_equal(st.largest_free_block, 32 * MiB);
@@ -205,6 +241,13 @@ static void test_coalesce_to_one_block(void **state)
 	assert_int_equal(stats_of(p).upstream_alloc_count, 1);
 	assert_ok(mlops_gpu_free(p, all, NULL));
 	mlops_gpu_pool_destroy(p);
+}
+
+static void test_coalesce_to_one_block(void **state)
+{
+	(void)state;
+	coalesce_to_one_block(0);
+	coalesce_to_one_block(MLOPS_GPU_POOL_NO_THREAD_CACHE);
 }
 
 static void test_fragmentation_reported(void **state)
@@ -652,6 +695,152 @@ static void test_threads(void **state)
 	mlops_gpu_pool_destroy(p);
 }
 
+static void test_thread_cache(void **state)
+{
+	(void)state;
+	mlops_gpu_pool *p = host_pool(1 * MiB, 1 * MiB, 0);
+	void *a, *b, *c, *x, *blocks[17], *big;
+	mlops_gpu_stats st;
+
+	/* Rounded up to its class (33,000 -> 144 x 256 bytes), kept at free, handed back at once. */
+	assert_ok(mlops_gpu_alloc(&a, p, 33000, S1));
+	assert_int_equal(stats_of(p).bytes_in_use, 36864);
+	assert_ok(mlops_gpu_free(p, a, S1));
+	st = stats_of(p);
+	assert_int_equal(st.bytes_in_use, 0);
+	assert_int_equal(st.bytes_cached, 36864);
+	assert_int_equal(st.largest_free_block, 1 * MiB - 36864); /* cached: not merged */
+	mlops_gpu_stats v1 = { .version = 1, .bytes_cached = 12345 }; /* written only up to its version */
+	assert_ok(mlops_gpu_pool_stats(p, &v1));
+	assert_int_equal(v1.free_count, 1);
+	assert_int_equal(v1.bytes_cached, 12345);
+	assert_ok(mlops__gpu_pool_check(p));
+	assert_ok(mlops_gpu_alloc(&b, p, 36000, S1));
+	assert_ptr_equal(b, a);
+	st = stats_of(p);
+	assert_int_equal(st.bytes_cached, 0);
+	assert_int_equal(st.bytes_in_use, 36864);
+	assert_int_equal(st.bytes_requested, 36000);
+
+	/* Another stream never takes a cached block; its free empties the cache into the pool. */
+	assert_ok(mlops_gpu_free(p, b, S1));
+	assert_ok(mlops_gpu_alloc(&c, p, 36000, S2));
+	assert_true(c != a);
+	assert_ok(mlops_gpu_free(p, c, S2));
+	st = stats_of(p);
+	assert_int_equal(st.bytes_cached, 0);
+	assert_int_equal(st.stream_waits, 0);
+	assert_int_equal(st.alloc_count, 3);
+	assert_int_equal(st.free_count, 3);
+	assert_ok(mlops__gpu_pool_check(p));
+
+	/* A second free of a cached block is refused and changes nothing. */
+	assert_ok(mlops_gpu_alloc(&x, p, 1000, S1));
+	assert_ok(mlops_gpu_free(p, x, S1));
+	st = stats_of(p);
+	assert_code(mlops_gpu_free(p, x, S1), MLOPS_EINVAL);
+	assert_non_null(strstr(mlops_errmsg(), "double free"));
+	assert_int_equal(stats_of(p).bytes_cached, st.bytes_cached);
+	assert_int_equal(stats_of(p).free_count, st.free_count);
+	assert_ok(mlops__gpu_pool_check(p));
+
+	/* Cached memory never makes the cap fail: the caches go back before the pool would grow. */
+	mlops_gpu_pool_destroy(p);
+	p = host_pool(1 * MiB, 1 * MiB, 0);
+	for (int i = 0; i < 16; i++)
+		assert_ok(mlops_gpu_alloc(&blocks[i], p, 64 * KiB, S1));
+	for (int i = 0; i < 16; i++)
+		assert_ok(mlops_gpu_free(p, blocks[i], S1));
+	st = stats_of(p);
+	assert_int_equal(st.bytes_cached, 1 * MiB);
+	assert_int_equal(st.largest_free_block, 0);
+	assert_ok(mlops_gpu_alloc(&big, p, 512 * KiB, S1));
+	st = stats_of(p);
+	assert_int_equal(st.bytes_cached, 0);
+	assert_int_equal(st.upstream_alloc_count, 1);
+	assert_int_equal(st.oom_count, 0);
+	assert_ok(mlops_gpu_free(p, big, S1));
+
+	/* A class holds 16 blocks: the 17th free empties the cache. */
+	for (int i = 0; i < 17; i++)
+		assert_ok(mlops_gpu_alloc(&blocks[i], p, 256, S1));
+	for (int i = 0; i < 16; i++)
+		assert_ok(mlops_gpu_free(p, blocks[i], S1));
+	assert_int_equal(stats_of(p).bytes_cached, 16 * 256);
+	assert_ok(mlops_gpu_free(p, blocks[16], S1));
+	assert_int_equal(stats_of(p).bytes_cached, 0);
+	assert_int_equal(stats_of(p).largest_free_block, 1 * MiB);
+	assert_ok(mlops__gpu_pool_check(p));
+	mlops_gpu_pool_destroy(p);
+}
+
+/* Blocks allocated by one thread and freed by another: frees fill the second thread's cache. */
+typedef struct {
+	mlops_gpu_pool *pool;
+	live_block *blocks;
+	_Atomic size_t made;
+	int failures;
+} handoff;
+
+enum { HANDOFF_N = 20000 };
+
+static void *producer(void *argp)
+{
+	handoff *h = argp;
+	uint64_t seed = 77;
+
+	for (size_t i = 0; i < HANDOFF_N; i++) {
+		size_t size = 1 + rng_next(&seed) % (96 * KiB);
+		void *ptr;
+		if (mlops_gpu_alloc(&ptr, h->pool, size, NULL) != MLOPS_OK) {
+			h->failures++;
+			size = 0;
+			ptr = NULL;
+		} else {
+			memset(ptr, (int)(i & 0xFF), size);
+		}
+		h->blocks[i] = (live_block){ ptr, size, (unsigned char)i };
+		atomic_store(&h->made, i + 1);
+		if (i % 64 == 0) { /* some allocations and frees of its own, on its cache */
+			void *own;
+			if (mlops_gpu_alloc(&own, h->pool, 4096, NULL) != MLOPS_OK ||
+			    mlops_gpu_free(h->pool, own, NULL) != MLOPS_OK)
+				h->failures++;
+		}
+	}
+	return NULL;
+}
+
+static void test_cross_thread_frees(void **state)
+{
+	(void)state;
+	handoff h = { host_pool(4 * MiB, 0, 0), calloc(HANDOFF_N, sizeof(live_block)), 0, 0 };
+	pthread_t th;
+	int failures = 0;
+
+	assert_int_equal(pthread_create(&th, NULL, producer, &h), 0);
+	for (size_t i = 0; i < HANDOFF_N; i++) {
+		while (atomic_load(&h.made) <= i)
+			;
+		live_block *b = &h.blocks[i];
+		if (b->ptr && (!filled_with(b->ptr, b->size, b->fill) || mlops_gpu_free(h.pool, b->ptr, NULL) != MLOPS_OK))
+			failures++;
+	}
+	pthread_join(th, NULL);
+	assert_int_equal(failures, 0);
+	assert_int_equal(h.failures, 0);
+	mlops_gpu_stats st = stats_of(h.pool);
+	assert_int_equal(st.bytes_in_use, 0);
+	assert_int_equal(st.bytes_requested, 0);
+	assert_int_equal(st.alloc_count, st.free_count);
+	assert_ok(mlops__gpu_pool_check(h.pool));
+	assert_ok(mlops_gpu_pool_trim(h.pool, SIZE_MAX, NULL));
+	assert_int_equal(stats_of(h.pool).bytes_cached, 0);
+	assert_ok(mlops__gpu_pool_check(h.pool));
+	free(h.blocks);
+	mlops_gpu_pool_destroy(h.pool);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -671,6 +860,8 @@ int main(void)
 		cmocka_unit_test(test_initial_bytes),
 		cmocka_unit_test(test_trace_csv),
 		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_thread_cache),
+		cmocka_unit_test(test_cross_thread_frees),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,7 +12,7 @@ from ._errors import EINVAL, InvalidArgument, check_status
 from ._handle import Handle, StrPath, cstr_opt, opaque
 
 POOL_OPTIONS_VERSION = 1
-STATS_VERSION = 1
+STATS_VERSION = 2
 
 pool_p = opaque("mlops_gpu_pool")
 
@@ -37,10 +37,10 @@ _STAT_FIELDS = ["bytes_in_use", "bytes_in_use_peak", "bytes_requested", "bytes_r
 
 
 class _StatsC(ctypes.Structure):
-    """``mlops_gpu_stats``, field for field (version 1)."""
+    """``mlops_gpu_stats``, field for field (version 2)."""
     _fields_ = ([("version", ctypes.c_uint)] + [(f, ctypes.c_uint64) for f in _STAT_FIELDS] +
                 [("fragmentation", ctypes.c_double), ("oom_count", ctypes.c_uint64),
-                 ("stream_waits", ctypes.c_uint64)])
+                 ("stream_waits", ctypes.c_uint64), ("bytes_cached", ctypes.c_uint64)])
 
 
 @dataclass(frozen=True)
@@ -59,6 +59,7 @@ class PoolStats:
     fragmentation: float
     oom_count: int
     stream_waits: int
+    bytes_cached: int
 
     def as_dict(self) -> Dict[str, Any]:
         return asdict(self)
@@ -98,14 +99,16 @@ class GpuPool(Handle):
     device < 0, a build without CUDA or a machine without a GPU: host memory, same API.
     Addresses are plain ints (device pointers for the CUDA backend); streams are
     ``cudaStream_t`` values as ints (None: the default stream). Closing the pool frees every
-    chunk: blocks still live become invalid. Thread-safe.
+    chunk: blocks still live become invalid. Thread-safe. Blocks up to 64 KiB are rounded to
+    size classes and kept in per-thread caches at free (``stats().bytes_cached``);
+    ``thread_cache=False`` sends every call to the shared pool instead.
     """
 
     _close_fn = _destroy
 
     def __init__(self, *, device: int = 0, initial_bytes: int = 0, chunk_bytes: int = 0,
                  max_bytes: int = 0, release_threshold: int = 0, debug: bool = False,
-                 trace_path: Optional[StrPath] = None) -> None:
+                 thread_cache: bool = True, trace_path: Optional[StrPath] = None) -> None:
         opts = PoolOptions()
         _options_init(ctypes.byref(opts), POOL_OPTIONS_VERSION)
         opts.device = device
@@ -115,7 +118,7 @@ class GpuPool(Handle):
         opts.chunk_bytes = _size(chunk_bytes, "chunk_bytes")
         opts.max_bytes = _size(max_bytes, "max_bytes")
         opts.release_threshold = _size(release_threshold, "release_threshold")
-        opts.flags = 1 if debug else 0  # MLOPS_GPU_POOL_DEBUG
+        opts.flags = (1 if debug else 0) | (0 if thread_cache else 2)  # MLOPS_GPU_POOL_DEBUG, _NO_THREAD_CACHE
         trace = cstr_opt(trace_path, "trace_path")
         opts.trace_path = trace
         ptr = pool_p()
@@ -158,7 +161,8 @@ class GpuPool(Handle):
         return PoolStats(**{name: getattr(s, name) for name in PoolStats.__dataclass_fields__})
 
     def trim(self, keep_bytes: int = 0) -> int:
-        """Gives wholly free chunks back until at most keep_bytes stay reserved; returns bytes released."""
+        """Empties the thread caches, then gives wholly free chunks back until at most keep_bytes stay
+        reserved; returns bytes released."""
         released = ctypes.c_size_t()
         _trim(self._handle(), _size(keep_bytes, "keep_bytes"), ctypes.byref(released))
         return int(released.value)

@@ -37,6 +37,22 @@ def test_alloc_free_stats() -> None:
         pool.alloc(1)
 
 
+def test_thread_cache_keeps_small_blocks() -> None:
+    with mlops.GpuPool(device=-1, chunk_bytes=1 << 20) as pool:
+        a = pool.alloc(33000)
+        assert pool.stats().bytes_in_use == 36864  # its size class: 144 x 256 bytes
+        pool.free(a)
+        s = pool.stats()
+        assert s.bytes_cached == 36864 and s.bytes_in_use == 0 and s.largest_free_block == (1 << 20) - 36864
+        assert pool.alloc(36000) == a  # same class, same stream: the cached block
+    with mlops.GpuPool(device=-1, chunk_bytes=1 << 20, thread_cache=False) as pool:
+        a = pool.alloc(33000)
+        assert pool.stats().bytes_in_use == 33024
+        pool.free(a)
+        s = pool.stats()
+        assert s.bytes_cached == 0 and s.largest_free_block == 1 << 20
+
+
 def test_cap_is_limit_exceeded() -> None:
     with mlops.GpuPool(device=-1, max_bytes=1 << 20, chunk_bytes=1 << 20) as pool:
         p = pool.alloc(512 << 10)

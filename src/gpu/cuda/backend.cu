@@ -128,6 +128,15 @@ int stream_wait(mlops__gpu_backend *b, void *waiter, void *owner)
 	return MLOPS_OK;
 }
 
+void stream_sync(mlops__gpu_backend *b, void *stream)
+{
+	cuda_backend *c = (cuda_backend *)b;
+	device_scope scope(c->device);
+
+	if (cudaStreamSynchronize((cudaStream_t)stream) != cudaSuccess)
+		(void)cudaGetLastError();
+}
+
 void destroy(mlops__gpu_backend *b)
 {
 	cuda_backend *c = (cuda_backend *)b;
@@ -160,6 +169,7 @@ extern "C" int mlops__gpu_cuda_backend(mlops__gpu_backend **out, int device)
 	c->base.chunk_free = chunk_free;
 	c->base.stream_freed = stream_freed;
 	c->base.stream_wait = stream_wait;
+	c->base.stream_sync = stream_sync;
 	c->base.destroy = destroy;
 	c->device = device;
 	*out = &c->base;

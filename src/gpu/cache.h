@@ -1,0 +1,58 @@
+/*
+ * Internal: a thread cache of a pool — small freed blocks kept, by size class, for the next
+ * allocations of the same class on the same stream, so that a thread's alloc/free pairs take
+ * no lock but the cache's own, which its threads rarely share. The blocks a cache hands out are
+ * recorded in its own table, so that their free by the same thread touches nothing shared.
+ *
+ * Blocks up to MLOPS__GPU_CACHE_MAX are rounded up to a class size (eight per power of two:
+ * at most 1/8 more than asked), so that every block of a class fits every request of it.
+ * A cached block stays carved out of its chunk (it does not merge) until the pool drains the
+ * cache back into its free lists. The pool decides when; this file only keeps the lists.
+ */
+#ifndef MLOPS_GPU_CACHE_H
+#define MLOPS_GPU_CACHE_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gpu/addrmap.h"
+#include "gpu/tlsf.h"
+
+#define MLOPS__GPU_CACHE_MAX ((size_t)64 << 10)  /* larger blocks always go to the pool */
+#define MLOPS__GPU_CACHE_CLASSES 48              /* 256 B, 512 B, ... 64 KiB */
+#define MLOPS__GPU_CACHE_DEPTH 16                /* blocks per class */
+#define MLOPS__GPU_CACHE_BYTES ((size_t)1 << 20) /* all classes together */
+
+typedef struct mlops__gpu_cache {
+	_Alignas(64) pthread_mutex_t lock; /* caches of different threads share no cache line */
+	void *stream;                 /* every cached block was freed on it (valid while bytes > 0) */
+	mlops__gpu_block *heads[MLOPS__GPU_CACHE_CLASSES]; /* stacks linked by next_free */
+	unsigned count[MLOPS__GPU_CACHE_CLASSES];
+	mlops__addrmap out;           /* live blocks this cache handed out */
+	/* Written under lock, read by statistics without it. allocs, frees and requested count the
+	 * calls this cache served: requested may wrap below zero (freed here, allocated in the pool). */
+	_Atomic uint64_t bytes, allocs, frees, requested;
+} mlops__gpu_cache;
+
+/* size (a multiple of 256, at most MLOPS__GPU_CACHE_MAX) rounded up to its class size. */
+size_t mlops__gpu_class_size(size_t size);
+
+/*
+ * Takes a cached block of class size for stream, or NULL. The caller holds c->lock. size must
+ * be a class size.
+ */
+mlops__gpu_block *mlops__gpu_cache_pop(mlops__gpu_cache *c, size_t size, void *stream);
+
+/*
+ * Keeps block b (whose size is a class size) for stream, if the cache has room and holds no
+ * other stream's blocks: 1, else 0 (the caller gives b to the pool and drains the cache).
+ * The caller holds c->lock.
+ */
+int mlops__gpu_cache_push(mlops__gpu_cache *c, mlops__gpu_block *b, void *stream);
+
+/* Unlinks every cached block and returns them as one list (next_free); the caller holds c->lock. */
+mlops__gpu_block *mlops__gpu_cache_take_all(mlops__gpu_cache *c);
+
+#endif
