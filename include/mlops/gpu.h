@@ -140,10 +140,11 @@ MLOPS_API int mlops_gpu_free(mlops_gpu_pool *p, void *ptr, void *stream);
 MLOPS_API int mlops_gpu_pool_stats(const mlops_gpu_pool *p, mlops_gpu_stats *out);
 
 /*
- * Takes every thread cache's blocks back into the pool, then gives wholly free chunks back to
- * the backend until at most keep_bytes stay reserved (0 gives back every free chunk; SIZE_MAX
- * only empties the caches). Live blocks are never moved. *released_out (NULL ok) gets the
- * bytes given back.
+ * Takes every thread cache's blocks back into the pool, then gives wholly free chunks (every
+ * block free, on whichever streams) back to the backend until at most keep_bytes stay reserved
+ * (0 gives back every free chunk; SIZE_MAX only empties the caches). Live blocks are never
+ * moved. On CUDA the device is synchronised before a chunk goes. *released_out (NULL ok) gets
+ * the bytes given back.
  */
 MLOPS_API int mlops_gpu_pool_trim(mlops_gpu_pool *p, size_t keep_bytes, size_t *released_out);
 

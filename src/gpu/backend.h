@@ -14,6 +14,7 @@ struct mlops__gpu_backend {
 	int kind; /* MLOPS_GPU_BACKEND_* */
 	/* A chunk of at least bytes, 256-byte aligned: MLOPS_OK, MLOPS_ENOMEM when full, or another code (message set). */
 	int (*chunk_alloc)(mlops__gpu_backend *b, void **out, size_t bytes);
+	/* Gives a chunk back once no enqueued work can still use it (the backend waits for that). */
 	void (*chunk_free)(mlops__gpu_backend *b, void *ptr, size_t bytes);
 	/* A block was freed on stream: remember this point of its work (NULL hook: nothing to do). */
 	int (*stream_freed)(mlops__gpu_backend *b, void *stream);

@@ -285,13 +285,19 @@ static int chunk_add(mlops_gpu_pool *p, size_t bytes, mlops__gpu_block **out)
 	return MLOPS_OK;
 }
 
-/* Gives chunk i back; its first block is free and spans it. */
+/*
+ * Gives chunk i back; all its blocks are free. Those freed on different streams did not merge,
+ * and work on those streams may still use them: the backend waits for it before freeing.
+ */
 static void chunk_release(mlops_gpu_pool *p, size_t i)
 {
 	chunk c = p->chunks[i];
 
-	free_remove(p, c.first);
-	node_put(p, c.first);
+	for (mlops__gpu_block *b = c.first, *next; b; b = next) {
+		next = b->next_phys;
+		free_remove(p, b);
+		node_put(p, b);
+	}
 	memmove(&p->chunks[i], &p->chunks[i + 1], (p->nchunks - i - 1) * sizeof *p->chunks);
 	p->nchunks--;
 	p->backend->chunk_free(p->backend, (void *)c.base, c.size);
@@ -301,7 +307,10 @@ static void chunk_release(mlops_gpu_pool *p, size_t i)
 
 static int chunk_is_free(const chunk *c)
 {
-	return c->first->owner != NULL && c->first->next_phys == NULL;
+	for (const mlops__gpu_block *b = c->first; b; b = b->next_phys)
+		if (b->owner == NULL) /* live or cached */
+			return 0;
+	return 1;
 }
 
 /* Releases wholly free chunks, last first, while more than keep bytes are reserved. */

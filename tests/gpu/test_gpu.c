@@ -187,6 +187,11 @@ static void shadow_stress(unsigned flags)
 	assert_int_equal(stats_of(p).bytes_cached, 0);
 	assert_int_equal(stats_of(p).bytes_reserved, st.bytes_reserved);
 	assert_ok(mlops__gpu_pool_check(p));
+	/* Every block is free, on three streams that did not merge: every chunk goes back. */
+	assert_ok(mlops_gpu_pool_trim(p, 0, &released));
+	assert_int_equal(released, st.bytes_reserved);
+	assert_int_equal(stats_of(p).bytes_reserved, 0);
+	assert_ok(mlops__gpu_pool_check(p));
 	free(live);
 	mlops_gpu_pool_destroy(p);
 }
@@ -399,6 +404,16 @@ static void test_trim(void **state)
 	assert_ok(mlops_gpu_pool_trim(p, 0, NULL));
 	assert_int_equal(stats_of(p).bytes_reserved, 0);
 	assert_int_equal(stats_of(p).largest_free_block, 0);
+	assert_ok(mlops__gpu_pool_check(p));
+	/* Halves freed on two streams do not merge, yet the chunk is all free: it goes back. */
+	assert_ok(mlops_gpu_alloc(&a[0], p, 1 * MiB, S1));
+	assert_ok(mlops_gpu_alloc(&a[1], p, 1 * MiB, S2));
+	assert_ok(mlops_gpu_free(p, a[0], S1));
+	assert_ok(mlops_gpu_free(p, a[1], S2));
+	assert_int_equal(stats_of(p).largest_free_block, 1 * MiB);
+	assert_ok(mlops_gpu_pool_trim(p, 0, &released));
+	assert_int_equal(released, 2 * MiB);
+	assert_int_equal(stats_of(p).bytes_reserved, 0);
 	assert_ok(mlops__gpu_pool_check(p));
 	assert_code(mlops_gpu_pool_trim(NULL, 0, &released), MLOPS_EINVAL);
 	mlops_gpu_pool_destroy(p);

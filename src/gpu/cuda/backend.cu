@@ -67,6 +67,9 @@ void chunk_free(mlops__gpu_backend *b, void *ptr, size_t bytes)
 	device_scope scope(c->device);
 
 	(void)bytes;
+	/* Work enqueued on any stream may still use the chunk's blocks: let it finish first. */
+	if (cudaDeviceSynchronize() != cudaSuccess)
+		(void)cudaGetLastError();
 	cudaFree(ptr);
 }
 
