@@ -3,6 +3,8 @@
  * (NaN, +-inf), models, versions and aliases written through the public API, read back through
  * it and — in the last test — through MLflow's own Python client (check_mlflow.py); the
  * spool's faults: server not started yet, killed mid-run and restarted, answering 503 and 429;
+ * metric log-batches of several runs in flight at once (counted by the test proxy), also
+ * while the server dies and restarts;
  * and artifacts through MLflow's artifact proxy (SYNC, and BUFFERED while the server is down).
  */
 #include <curl/curl.h>
@@ -34,8 +36,17 @@ static size_t discard(char *p, size_t s, size_t n, void *u)
 	return s * n;
 }
 
-/* Drives with_mlflow.py's control endpoint (proxy faults, server kill/restart). */
-static void control(const char *path)
+/* Keeps the first 255 bytes of an answer in a 256-byte buffer. */
+static size_t keep_body(char *p, size_t s, size_t n, void *u)
+{
+	size_t room = 255 - strlen(u);
+
+	strncat(u, p, room < s * n ? room : s * n);
+	return s * n;
+}
+
+/* Drives with_mlflow.py's control endpoint (proxy faults, server kill/restart); body: its answer. */
+static void control_get(const char *path, char body[256])
 {
 	char url[512];
 	long status = 0;
@@ -44,12 +55,18 @@ static void control(const char *path)
 	snprintf(url, sizeof url, "%s%s", env_or_fail("MLOPS_TEST_CONTROL_URI"), path);
 	curl_easy_setopt(k, CURLOPT_URL, url);
 	curl_easy_setopt(k, CURLOPT_TIMEOUT, 180L);
-	curl_easy_setopt(k, CURLOPT_WRITEFUNCTION, discard);
+	curl_easy_setopt(k, CURLOPT_WRITEFUNCTION, body ? keep_body : discard);
+	curl_easy_setopt(k, CURLOPT_WRITEDATA, body);
 	assert_int_equal(curl_easy_perform(k), CURLE_OK);
 	curl_easy_getinfo(k, CURLINFO_RESPONSE_CODE, &status);
 	curl_easy_cleanup(k);
 	if (status != 200)
 		fail_msg("control %s failed (HTTP %ld)", path, status);
+}
+
+static void control(const char *path)
+{
+	control_get(path, NULL);
 }
 
 static int open_store(mlops_store **s, const char *uri, int durability, const char *spool, unsigned close_ms)
@@ -436,6 +453,181 @@ static void test_server_killed_midrun(void **state)
 	assert_ok(mlops_store_close(s));
 }
 
+/* ---- metric log-batches in flight at once ---- */
+
+/* with_mlflow.py's proxy counters since the last /proxy/reset_stats. */
+static void proxy_stats(int64_t *max_inflight, int64_t *acked_points)
+{
+	char body[256] = "";
+	json_t *j;
+
+	control_get("/proxy/stats", body);
+	assert_non_null(j = json_loads(body, 0, NULL));
+	*max_inflight = json_integer_value(json_object_get(j, "max_inflight"));
+	*acked_points = json_integer_value(json_object_get(j, "acked_points"));
+	json_decref(j);
+}
+
+#define N_PAR_RUNS 3
+
+/* Runs of one store (through the proxy) and what check_mlflow.py is to find in them. */
+typedef struct par {
+	mlops_store *s;
+	mlops_run *r[N_PAR_RUNS];
+	json_t *run[N_PAR_RUNS], *pts[N_PAR_RUNS];
+	char id[N_PAR_RUNS][33];
+} par;
+
+/* Opens the store, starts the runs and waits until they are on the server. */
+static void par_start(par *p, const char *prefix, const char *spool)
+{
+	char exp[64];
+
+	unique(exp, sizeof exp, prefix);
+	assert_ok(open_store(&p->s, env_or_fail("MLOPS_TEST_PROXY_URI"), MLOPS_DURABILITY_BUFFERED,
+		test_path(tmp, spool), 30000));
+	for (int i = 0; i < N_PAR_RUNS; i++) {
+		assert_ok(mlops_run_start(&p->r[i], p->s, exp, NULL));
+		strcpy(p->id[i], mlops_run_id(p->r[i]));
+		p->run[i] = expect_run(p->id[i], exp, "FINISHED");
+		p->pts[i] = json_array();
+		json_object_set_new(json_object_get(p->run[i], "metrics"), "loss", p->pts[i]);
+	}
+	assert_ok(mlops_store_sync(p->s, 30000));
+}
+
+/*
+ * Steps [from, to) of "loss" for every run, one run after the other at each step, then (once
+ * the points are in the spool) a param after_<phase> and the tag phase on each run.
+ */
+static void par_phase(par *p, int64_t from, int64_t to, int phase)
+{
+	char key[32], value[32];
+
+	for (int64_t st = from; st < to; st++)
+		for (int i = 0; i < N_PAR_RUNS; i++)
+			log_points(p->r[i], p->pts[i], "loss", st, st + 1);
+	assert_ok(mlops_store_flush(p->s));
+	snprintf(key, sizeof key, "after_%d", phase);
+	snprintf(value, sizeof value, "%d", phase);
+	for (int i = 0; i < N_PAR_RUNS; i++) {
+		assert_ok(mlops_run_log_param(p->r[i], key, value));
+		assert_ok(mlops_run_set_tag(p->r[i], "phase", value));
+		json_object_set_new(json_object_get(p->run[i], "params"), key, json_string(value));
+		json_object_set_new(json_object_get(p->run[i], "tags"), "phase", json_string(value));
+	}
+}
+
+/*
+ * Ends the runs, drains the spool and checks: every point and the last phase's param are on the
+ * server; the proxy saw several requests at once, never more than the default 4, and
+ * acknowledged every point exactly once since /proxy/reset_stats (MLflow itself drops an exact
+ * repeat, so its history alone could not show a batch sent twice).
+ */
+static void par_finish(par *p, int64_t n_points, int last_phase)
+{
+	char key[32], *v;
+	int64_t max_inflight, acked;
+	uint64_t pending, rejected;
+
+	for (int i = 0; i < N_PAR_RUNS; i++)
+		assert_ok(mlops_run_end(p->r[i], MLOPS_RUN_FINISHED));
+	assert_ok(mlops_store_sync(p->s, 120000));
+	assert_ok(mlops_store_backlog(&pending, &rejected, p->s));
+	assert_int_equal(pending, 0);
+	assert_int_equal(rejected, 0);
+	snprintf(key, sizeof key, "after_%d", last_phase);
+	for (int i = 0; i < N_PAR_RUNS; i++) {
+		check_history(p->s, p->id[i], "loss", n_points);
+		assert_ok(mlops_run_get_param(&v, p->s, p->id[i], key));
+		mlops_free(v);
+	}
+	proxy_stats(&max_inflight, &acked);
+	assert_in_range(max_inflight, 2, 4);
+	assert_int_equal(acked, N_PAR_RUNS * n_points);
+	assert_ok(mlops_store_close(p->s));
+}
+
+/*
+ * Several runs' points spooled while the server is away, params between them, then sent with
+ * batches in flight at once, some answered 503/429: each settled on its own answer.
+ */
+static void test_parallel_batches(void **state)
+{
+	(void)state;
+	par p;
+
+	par_start(&p, "parallel", "parallel.db");
+	control("/proxy/refuse");
+	control("/proxy/reset_stats"); /* the faults and counts are about points only */
+	par_phase(&p, 0, 1000, 0);
+	par_phase(&p, 1000, 2200, 1);
+	control("/proxy/inject?status=503&count=2&path=log-batch");
+	control("/proxy/inject?status=429&count=1&path=log-batch");
+	control("/proxy/up");
+	par_finish(&p, 2200, 1);
+}
+
+/* The server dies while batches are in flight and comes back: nothing lost, nothing twice. */
+static void test_parallel_server_killed(void **state)
+{
+	(void)state;
+	par p;
+	uint64_t pending;
+
+	par_start(&p, "par-killed", "par-killed.db");
+	control("/proxy/reset_stats"); /* from here on only the sync thread talks to the server */
+	par_phase(&p, 0, 2000, 0);
+	usleep(300 * 1000); /* the sync thread is sending them now */
+	control("/server/kill");
+	assert_ok(mlops_store_backlog(&pending, NULL, p.s));
+	assert_true(pending > 0);
+	for (int i = 0; i < N_PAR_RUNS; i++)
+		log_points(p.r[i], p.pts[i], "loss", 2000, 2100); /* never blocks on the network */
+	assert_code(mlops_store_sync(p.s, 500), MLOPS_ENETWORK);
+	control("/server/start");
+	par_finish(&p, 2100, 0);
+}
+
+/* MLOPS_SPOOL_INFLIGHT: checked at open; 1 sends one request at a time. */
+static void test_inflight_setting(void **state)
+{
+	(void)state;
+	mlops_store *s;
+	mlops_run *r;
+	char exp[64], id[33];
+	int64_t max_inflight, acked;
+	const char *bad[] = { "0", "17", "4x", "-1" };
+
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		setenv("MLOPS_SPOOL_INFLIGHT", bad[i], 1);
+		assert_code(open_store(&s, env_or_fail("MLOPS_TEST_PROXY_URI"), MLOPS_DURABILITY_BUFFERED,
+			test_path(tmp, "inflight.db"), 1000), MLOPS_EINVAL);
+		assert_non_null(strstr(mlops_errmsg(), "MLOPS_SPOOL_INFLIGHT"));
+		assert_null(s);
+	}
+	setenv("MLOPS_SPOOL_INFLIGHT", "1", 1);
+	unique(exp, sizeof exp, "inflight");
+	control("/proxy/refuse");
+	control("/proxy/reset_stats");
+	assert_ok(open_store(&s, env_or_fail("MLOPS_TEST_PROXY_URI"), MLOPS_DURABILITY_BUFFERED,
+		test_path(tmp, "inflight.db"), 30000));
+	unsetenv("MLOPS_SPOOL_INFLIGHT");
+	assert_ok(mlops_run_start(&r, s, exp, NULL));
+	strcpy(id, mlops_run_id(r));
+	json_t *pts = json_array();
+	log_points(r, pts, "loss", 0, 2500);
+	json_decref(pts);
+	assert_ok(mlops_run_end(r, MLOPS_RUN_FINISHED));
+	control("/proxy/up");
+	assert_ok(mlops_store_sync(s, 60000));
+	check_history(s, id, "loss", 2500);
+	proxy_stats(&max_inflight, &acked);
+	assert_int_equal(max_inflight, 1);
+	assert_int_equal(acked, 2500);
+	assert_ok(mlops_store_close(s));
+}
+
 /* ---- artifacts through MLflow's artifact proxy ---- */
 
 /* size bytes of binary content (NULs included) that differ with seed. */
@@ -664,6 +856,9 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_server_not_started),
 		cmocka_unit_test(test_busy_answers),
 		cmocka_unit_test(test_server_killed_midrun),
+		cmocka_unit_test(test_parallel_batches),
+		cmocka_unit_test(test_parallel_server_killed),
+		cmocka_unit_test(test_inflight_setting),
 		cmocka_unit_test(test_artifacts_sync),
 		cmocka_unit_test(test_artifacts_offline),
 		cmocka_unit_test(test_check_with_mlflow_client),

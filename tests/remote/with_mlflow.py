@@ -4,6 +4,7 @@ through its proxy from a temporary directory), runs a test program with MLOPS_TE
 pointing at it, and stops the server.
 
 Usage: with_mlflow.py PROGRAM [ARGS...]
+MLOPS_TEST_MLFLOW_WORKERS sets the server's --workers (default 1; benchmarks compare 1 and 4).
 Exits 77 (meson's "skipped") when mlflow is not installed and MLOPS_REQUIRE_MLFLOW is unset;
 `make test` installs mlflow and sets MLOPS_REQUIRE_MLFLOW=1, so CI never skips it.
 
@@ -11,10 +12,13 @@ For fault tests it also runs, in this process:
 - a proxy in front of the server, MLOPS_TEST_PROXY_URI, that can refuse connections (as a server
   not started yet), drop them (as a dead server) or answer 503/429 for the next N requests;
 - a control endpoint, MLOPS_TEST_CONTROL_URI, that the test program drives with plain GETs:
-    /proxy/up  /proxy/refuse  /proxy/inject?status=503&count=5
+    /proxy/up  /proxy/refuse  /proxy/inject?status=503&count=5[&path=log-batch]
+    /proxy/stats (JSON: requests forwarded, most in flight at once, metric points of log-batches
+    the server answered 200, since /proxy/reset_stats)
     /server/kill  /server/start   (the same port and database: a restart; start waits for health)
 """
 import http.client
+import json
 import http.server
 import os
 import shutil
@@ -38,7 +42,7 @@ class Server:
     """The mlflow server process, restartable on the same port and database."""
 
     def __init__(self, mlflow, tmp, port):
-        self.cmd = [mlflow, "server", "--host", "127.0.0.1", "--port", str(port), "--workers", "1",
+        self.cmd = [mlflow, "server", "--host", "127.0.0.1", "--port", str(port), "--workers", os.environ.get("MLOPS_TEST_MLFLOW_WORKERS", "1"),
                     "--backend-store-uri", f"sqlite:///{tmp}/mlflow.db",
                     # Artifacts through the server's proxy (mlflow-artifacts:/ run URIs).
                     "--artifacts-destination", f"{tmp}/artifacts"]
@@ -87,8 +91,21 @@ class Faults:
     def __init__(self):
         self.lock = threading.Lock()
         self.refuse = False
-        self.inject = []           # statuses to answer, one per request
+        self.inject = []           # (status, path part) to answer, one per matching request
+        self.reset()
+
+    def reset(self):
         self.requests = 0          # requests forwarded to the server
+        self.inflight = 0
+        self.max_inflight = 0      # the most requests forwarded at once
+        self.acked_points = 0      # metrics of log-batches the server answered 200
+
+    def injected(self, path):
+        for i, (status, part) in enumerate(self.inject):
+            if part in path:
+                del self.inject[i]
+                return status
+        return None
 
 
 def make_proxy(faults, upstream_port):
@@ -102,7 +119,7 @@ def make_proxy(faults, upstream_port):
             body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
             with faults.lock:
                 refuse = faults.refuse
-                status = faults.inject.pop(0) if faults.inject else None
+                status = faults.injected(self.path)
             if refuse:
                 self.close_connection = True   # no answer at all, as a dead server
                 return
@@ -116,6 +133,9 @@ def make_proxy(faults, upstream_port):
                 self.end_headers()
                 self.wfile.write(msg)
                 return
+            with faults.lock:
+                faults.inflight += 1
+                faults.max_inflight = max(faults.max_inflight, faults.inflight)
             try:
                 conn = http.client.HTTPConnection("127.0.0.1", upstream_port, timeout=60)
                 headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "connection")}
@@ -126,8 +146,13 @@ def make_proxy(faults, upstream_port):
             except OSError:
                 self.close_connection = True
                 return
+            finally:
+                with faults.lock:
+                    faults.inflight -= 1
             with faults.lock:
                 faults.requests += 1
+                if resp.status == 200 and self.path.endswith("/runs/log-batch"):
+                    faults.acked_points += len(json.loads(body).get("metrics", []))
             self.send_response(resp.status)
             for k, v in resp.getheaders():
                 if k.lower() not in ("transfer-encoding", "connection", "content-length", "server", "date"):
@@ -172,6 +197,7 @@ def make_control(server, faults, listener):
             url = urllib.parse.urlparse(self.path)
             q = dict(urllib.parse.parse_qsl(url.query))
             ok = True
+            msg = None
             if url.path == "/proxy/up":
                 with faults.lock:
                     faults.refuse = False
@@ -185,14 +211,21 @@ def make_control(server, faults, listener):
                     faults.refuse = True
             elif url.path == "/proxy/inject":
                 with faults.lock:
-                    faults.inject += [int(q.get("status", "503"))] * int(q.get("count", "1"))
+                    faults.inject += [(int(q.get("status", "503")), q.get("path", ""))] * int(q.get("count", "1"))
+            elif url.path == "/proxy/stats":
+                with faults.lock:
+                    msg = json.dumps({"requests": faults.requests, "max_inflight": faults.max_inflight,
+                                      "acked_points": faults.acked_points}).encode()
+            elif url.path == "/proxy/reset_stats":
+                with faults.lock:
+                    faults.reset()
             elif url.path == "/server/kill":
                 server.kill()
             elif url.path == "/server/start":
                 ok = server.start()
             else:
                 ok = False
-            msg = b"ok" if ok else b"failed"
+            msg = msg or (b"ok" if ok else b"failed")
             self.send_response(200 if ok else 500)
             self.send_header("Content-Length", str(len(msg)))
             self.end_headers()

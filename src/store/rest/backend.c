@@ -13,6 +13,8 @@
 #include "store/rest/registry.h"
 
 #define DEFAULT_CLOSE_TIMEOUT_MS 10000u
+#define DEFAULT_INFLIGHT 4u  /* what a multi-worker MLflow server on a small machine can use */
+#define MAX_INFLIGHT     16u
 
 /* Spooled writes are committed to the spool file as they are made: nothing to do here. */
 static int rest_flush(mlops_store *s)
@@ -58,6 +60,28 @@ static const store_ops rest_ops = {
 	.backlog = rest_backlog,
 };
 
+/*
+ * Log-batches of metrics in flight at once: MLOPS_SPOOL_INFLIGHT, 1 to 16 (1: one request at a
+ * time). An environment variable rather than a store option: it tunes the sender for a given
+ * server, like MLflow's MLFLOW_HTTP_REQUEST_TIMEOUT, and leaves the options' ABI alone.
+ */
+static int inflight_of_env(unsigned *out)
+{
+	const char *v = getenv("MLOPS_SPOOL_INFLIGHT");
+	char *end;
+	unsigned long n;
+
+	*out = DEFAULT_INFLIGHT;
+	if (v == NULL || v[0] == '\0')
+		return MLOPS_OK;
+	n = strtoul(v, &end, 10);
+	if (*end != '\0' || n < 1 || n > MAX_INFLIGHT)
+		return mlops__error(MLOPS_EINVAL, "MLOPS_SPOOL_INFLIGHT=%.32s: expected a number from 1 to %u",
+			v, MAX_INFLIGHT);
+	*out = (unsigned)n;
+	return MLOPS_OK;
+}
+
 /* ./mlops-spool-<16 hex of SHA-256 of the server URL>.db: the same server finds the same spool. */
 static char *default_spool_path(const char *base_url)
 {
@@ -92,6 +116,8 @@ int mlops__rest_open(mlops_store *s, const char *uri)
 	snprintf(b->owner, sizeof b->owner, "%ld-%02x%02x%02x%02x%02x%02x%02x%02x", (long)getpid(),
 		token[0], token[1], token[2], token[3], token[4], token[5], token[6], token[7]);
 
+	if ((rc = inflight_of_env(&b->inflight)) < 0)
+		return rc;
 	rc = rest_client_create(&b->http, uri);
 	if (rc < 0)
 		return mlops__error_wrap(rc, "MLflow store");

@@ -8,6 +8,12 @@
  * server URL>.db, so that the next process with the same server finds it). A sync thread sends
  * the spool in seq order: consecutive params/tags/metrics of one run become runs/log-batch
  * requests cut to MLflow's limits; a row is deleted only after the server acknowledged it.
+ * While the spool's head is a stretch of metric points (of any runs, up to the first other row),
+ * it is cut into up to MLOPS_SPOOL_INFLIGHT (environment, 1 to 16, default 4) log-batches of one
+ * run each, sent at once on as many connections and settled each on its own answer: MLflow's
+ * history and latest metrics do not depend on arrival order, and a server with several workers
+ * absorbs more with requests in flight. Any other row is sent (a param or tag with the entities
+ * of its run that follow it) only when it is the head, i.e. once every row before it settled.
  * Failures that may heal (no connection, timeout, 5xx, 429/503, 401/403) are retried with
  * exponential backoff and jitter, forever; the server's definite "no" (INVALID_PARAMETER_VALUE,
  * RESOURCE_DOES_NOT_EXIST, ...) moves the row to the spool's `rejected` table with the message
@@ -74,6 +80,23 @@ enum spool_kind {
 	SPOOL_ARTIFACT = 8      /* run, key: artifact path, bits: compressed, text: {"file", "size", "sha256"} */
 };
 
+/* Helper threads running a few tasks beside the caller (pool.c). */
+typedef struct rest_pool {
+	pthread_mutex_t mu;
+	pthread_cond_t work_cv, done_cv;
+	pthread_t *threads;
+	size_t n_threads;
+	void (*fn)(void *);
+	char *items;                /* the tasks of the current rest_pool_run, item_size bytes apart */
+	size_t item_size, n_items, next, busy;
+	int stop;
+} rest_pool;
+
+int rest_pool_start(rest_pool *p, size_t n_threads);
+/* Calls fn on each of the n items, on the helpers and the calling thread; returns when all did. */
+void rest_pool_run(rest_pool *p, void (*fn)(void *), void *items, size_t item_size, size_t n);
+void rest_pool_stop(rest_pool *p);
+
 typedef struct rest_backend {
 	rest_client *http;
 	sdb *spool;                 /* lock spool->lock around every use */
@@ -93,6 +116,8 @@ typedef struct rest_backend {
 	char last_msg[512];
 	int64_t retry_seq;          /* the row whose send failed without an answer (maybe delivered) */
 	uint64_t sent_rows, sent_requests;
+	unsigned inflight;          /* log-batches of metrics sent at once (MLOPS_SPOOL_INFLIGHT) */
+	rest_pool senders;          /* inflight - 1 helpers: the sync thread sends one batch itself */
 } rest_backend;
 
 static inline rest_backend *rest_of(const mlops_store *s)

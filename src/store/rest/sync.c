@@ -48,10 +48,11 @@ static char *col(sqlite3_stmt *st, int i)
 	return t ? strdup(t) : NULL;
 }
 
-/* The oldest rows of the spool: what one round may send. */
+/* The oldest rows of the spool: what one round may send (a metric head: inflight batches). */
 static int load(row **out, size_t *n, rest_backend *b)
 {
-	row *r = mlops__calloc(BATCH_ROWS, sizeof *r);
+	size_t limit = b->inflight * REST_MAX_METRICS > BATCH_ROWS ? b->inflight * REST_MAX_METRICS : BATCH_ROWS;
+	row *r = mlops__calloc(limit, sizeof *r);
 	sqlite3_stmt *st;
 	size_t cnt = 0;
 	int rc;
@@ -67,7 +68,7 @@ static int load(row **out, size_t *n, rest_backend *b)
 		free(r);
 		return mlops_errcode();
 	}
-	sqlite3_bind_int(st, 1, BATCH_ROWS);
+	sqlite3_bind_int64(st, 1, (int64_t)limit);
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		row *x = &r[cnt++];
 		x->seq = sqlite3_column_int64(st, 0);
@@ -91,8 +92,11 @@ static int load(row **out, size_t *n, rest_backend *b)
 	return MLOPS_OK;
 }
 
-/* Removes rows first..last (acknowledged), or moves them to `rejected` with error. */
-static int settle(rest_backend *b, int64_t first, int64_t last, const char *error)
+/*
+ * Removes the rows with seq first..last whose run is run (acknowledged), or moves them to
+ * `rejected` with error. Only those: a batch of one run's metrics spans other runs' rows.
+ */
+static int settle(rest_backend *b, int64_t first, int64_t last, const char *run, const char *error)
 {
 	sdb *db = b->spool;
 	sqlite3_stmt *st;
@@ -102,7 +106,7 @@ static int settle(rest_backend *b, int64_t first, int64_t last, const char *erro
 	rc = sdb_begin(db);
 	if (rc == MLOPS_OK && error != NULL) {
 		st = sdb_stmt(db, "INSERT OR REPLACE INTO rejected SELECT seq, kind, run, key, text, bits, step, ts, "
-			"?3, ?4 FROM ops WHERE seq BETWEEN ?1 AND ?2");
+			"?3, ?4 FROM ops WHERE seq BETWEEN ?1 AND ?2 AND run IS ?5");
 		if (st == NULL) {
 			rc = mlops_errcode();
 		} else {
@@ -110,17 +114,19 @@ static int settle(rest_backend *b, int64_t first, int64_t last, const char *erro
 			sqlite3_bind_int64(st, 2, last);
 			sqlite3_bind_text(st, 3, error, -1, SQLITE_TRANSIENT);
 			sqlite3_bind_int64(st, 4, mlops__now_ms());
+			sqlite3_bind_text(st, 5, run, -1, SQLITE_STATIC);
 			rc = sqlite3_step(st);
 			rc = rc == SQLITE_DONE ? MLOPS_OK : sdb_error(db, rc, "record rejected spool rows");
 			sqlite3_reset(st);
 		}
 	}
 	if (rc == MLOPS_OK) {
-		if ((st = sdb_stmt(db, "DELETE FROM ops WHERE seq BETWEEN ?1 AND ?2")) == NULL) {
+		if ((st = sdb_stmt(db, "DELETE FROM ops WHERE seq BETWEEN ?1 AND ?2 AND run IS ?3")) == NULL) {
 			rc = mlops_errcode();
 		} else {
 			sqlite3_bind_int64(st, 1, first);
 			sqlite3_bind_int64(st, 2, last);
+			sqlite3_bind_text(st, 3, run, -1, SQLITE_STATIC);
 			rc = sqlite3_step(st);
 			rc = rc == SQLITE_DONE ? MLOPS_OK : sdb_error(db, rc, "remove sent spool rows");
 			sqlite3_reset(st);
@@ -361,6 +367,12 @@ static int is_entity(int kind)
 	return kind == SPOOL_METRIC || kind == SPOOL_PARAM || kind == SPOOL_TAG;
 }
 
+/* Run ids compared as settle's "run IS ?" does: NULL equals only NULL. */
+static int same_run(const char *a, const char *b)
+{
+	return a == NULL || b == NULL ? a == b : strcmp(a, b) == 0;
+}
+
 static json_t *entity_of(const row *r)
 {
 	double v;
@@ -371,95 +383,208 @@ static json_t *entity_of(const row *r)
 	return rest_metric_json(r->key ? r->key : "", v, r->step, r->ts);
 }
 
-/* Sends rows one at a time after their batch was refused: only the bad rows are rejected. */
-static int send_singly(mlops_store *s, const char *server_id, row *r, size_t n)
-{
-	rest_backend *b = rest_of(s);
+/* One log-batch: the rows of one run among r[from, to), settled together as seqs of that run. */
+typedef struct batch {
+	mlops_store *s;
+	row *r;
+	const char *run;
+	size_t from, to, rows;  /* rows: how many of r[from, to) it carries */
+	json_t *arr[3];         /* metrics, params, tags */
+	size_t count[3], bytes;
+	int full;               /* a row did not fit: the run's later rows wait for a later batch */
+	int rc;                 /* of send_batch, which may run on a helper thread: */
+	char msg[512];          /* its message there */
+} batch;
 
-	for (size_t i = 0; i < n; i++) {
-		json_t *e = entity_of(&r[i]), *one = json_array(), *none = json_array();
-		json_array_append_new(one, e);
-		int rc = post_batch(s, server_id, r[i].kind == SPOOL_METRIC ? one : none,
-			r[i].kind == SPOOL_PARAM ? one : none, r[i].kind == SPOOL_TAG ? one : none);
+static void batch_init(batch *bt, mlops_store *s, row *r, size_t from)
+{
+	*bt = (batch){ .s = s, .r = r, .run = r[from].run, .from = from, .to = from,
+		.arr = { json_array(), json_array(), json_array() } };
+}
+
+static void batch_free(batch *bt)
+{
+	for (int k = 0; k < 3; k++)
+		json_decref(bt->arr[k]);
+}
+
+/* The index of the entity named key in arr, SIZE_MAX if none. */
+static size_t key_index(json_t *arr, const char *key)
+{
+	size_t j;
+	json_t *o;
+
+	json_array_foreach(arr, j, o)
+		if (strcmp(json_string_value(json_object_get(o, "key")), key) == 0)
+			return j;
+	return SIZE_MAX;
+}
+
+/* Adds r[i] to the batch; 0 when it does not fit MLflow's limits (a later batch carries it). */
+static int batch_add(batch *bt, size_t i)
+{
+	const size_t limit[3] = { REST_MAX_METRICS, REST_MAX_PARAMS, REST_MAX_TAGS };
+	const row *x = &bt->r[i];
+	int k = x->kind == SPOOL_METRIC ? 0 : x->kind == SPOOL_PARAM ? 1 : 2;
+	json_t *e;
+	size_t eb, j;
+
+	if (bt->rows >= REST_MAX_ENTITIES || bt->count[k] >= limit[k] || (e = entity_of(x)) == NULL)
+		return 0;
+	eb = entity_bytes(e);
+	/* The first row always goes, so that a round moves on: the server judges an oversized one. */
+	if (bt->rows > 0 && bt->bytes + eb > REST_MAX_BODY) {
+		json_decref(e);
+		return 0;
+	}
+	/* MLflow refuses a batch naming a param or tag key twice. */
+	j = k > 0 ? key_index(bt->arr[k], x->key ? x->key : "") : SIZE_MAX;
+	if (j == SIZE_MAX) {
+		json_array_append_new(bt->arr[k], e);
+		bt->count[k]++;
+		bt->bytes += eb;
+	} else {
+		if (k == 1 && !json_equal(json_object_get(json_array_get(bt->arr[k], j), "value"),
+		    json_object_get(e, "value"))) {
+			json_decref(e);
+			return 0; /* a changed param: the next batch carries it, and the server says no */
+		}
+		if (k == 2) /* tags: the last write wins */
+			json_array_set(bt->arr[k], j, e);
+		json_decref(e);
+	}
+	bt->rows++;
+	bt->to = i + 1;
+	return 1;
+}
+
+/* Sends the batch's rows one at a time after it was refused: only the bad rows are rejected. */
+static int send_singly(const batch *bt, const char *server_id)
+{
+	rest_backend *b = rest_of(bt->s);
+
+	for (size_t i = bt->from; i < bt->to; i++) {
+		row *x = &bt->r[i];
+		if (!same_run(x->run, bt->run))
+			continue;
+		json_t *one = json_array(), *none = json_array();
+		json_array_append_new(one, entity_of(x));
+		int rc = post_batch(bt->s, server_id, x->kind == SPOOL_METRIC ? one : none,
+			x->kind == SPOOL_PARAM ? one : none, x->kind == SPOOL_TAG ? one : none);
 		json_decref(one);
 		json_decref(none);
 		if (rc < 0 && rest_transient(rc))
 			return rc;
-		if ((rc = settle(b, r[i].seq, r[i].seq, rc < 0 ? mlops_errmsg() : NULL)) < 0)
+		if ((rc = settle(b, x->seq, x->seq, x->run, rc < 0 ? mlops_errmsg() : NULL)) < 0)
 			return rc;
 	}
 	return MLOPS_OK;
 }
 
-/* Consecutive params, tags and metrics of one run, cut to MLflow's limits, as one log-batch. */
-static int send_entities(mlops_store *s, row *r, size_t n, size_t *used)
+/* Sends one batch and settles its rows on the answer: a task of the senders' pool. */
+static void send_batch(void *arg)
 {
-	rest_backend *b = rest_of(s);
-	json_t *arr[3] = { json_array(), json_array(), json_array() }; /* metrics, params, tags */
-	size_t count[3] = { 0, 0, 0 }, bytes = 0, i;
-	const size_t limit[3] = { REST_MAX_METRICS, REST_MAX_PARAMS, REST_MAX_TAGS };
+	batch *bt = arg;
+	rest_backend *b = rest_of(bt->s);
 	char *server = NULL;
 	int rc;
 
-	for (i = 0; i < n && i < REST_MAX_ENTITIES; i++) {
-		int k = r[i].kind == SPOOL_METRIC ? 0 : r[i].kind == SPOOL_PARAM ? 1 : 2;
-		if (!is_entity(r[i].kind) || strcmp(r[i].run ? r[i].run : "", r[0].run ? r[0].run : "") != 0 ||
-		    count[k] >= limit[k])
-			break;
-		json_t *e = entity_of(&r[i]);
-		size_t eb = entity_bytes(e);
-		if (bytes + eb > REST_MAX_BODY) {
-			json_decref(e);
-			break;
-		}
-		/* MLflow refuses a batch naming a param or tag key twice. */
-		if (k > 0) {
-			size_t j;
-			json_t *o;
-			int dup = 0;
-			json_array_foreach(arr[k], j, o) {
-				if (strcmp(json_string_value(json_object_get(o, "key")), r[i].key ? r[i].key : "") == 0) {
-					dup = 1;
-					break;
-				}
-			}
-			if (dup && k == 1 && !json_equal(json_object_get(o, "value"), json_object_get(e, "value"))) {
-				json_decref(e);
-				break; /* a changed param: the next batch carries it, and the server says no */
-			}
-			if (dup) {
-				if (k == 2) /* tags: the last write wins */
-					json_array_set(arr[k], j, e);
-				json_decref(e);
-				continue;
-			}
-		}
-		json_array_append_new(arr[k], e);
-		count[k]++;
-		bytes += eb;
+	if (bt->rows == 0) {
+		rc = mlops__error(MLOPS_ENOMEM, "out of memory building a log-batch");
+	} else {
+		int64_t first = bt->r[bt->from].seq, last = bt->r[bt->to - 1].seq;
+		rc = rest_run_server_id(&server, bt->s, bt->run ? bt->run : "");
+		if (rc == MLOPS_OK)
+			rc = post_batch(bt->s, server, bt->arr[0], bt->arr[1], bt->arr[2]);
+		if (rc == MLOPS_OK)
+			rc = settle(b, first, last, bt->run, NULL);
+		else if (!rest_transient(rc) && server != NULL)
+			rc = send_singly(bt, server);
+		else if (!rest_transient(rc))
+			rc = settle(b, first, last, bt->run, mlops_errmsg());
 	}
-	*used = i;
-	rc = rest_run_server_id(&server, s, r[0].run ? r[0].run : "");
-	if (rc == MLOPS_OK)
-		rc = post_batch(s, server, arr[0], arr[1], arr[2]);
-	if (rc == MLOPS_OK)
-		rc = settle(b, r[0].seq, r[i - 1].seq, NULL);
-	else if (!rest_transient(rc) && server != NULL)
-		rc = send_singly(s, server, r, i);
-	else if (!rest_transient(rc))
-		rc = settle(b, r[0].seq, r[i - 1].seq, mlops_errmsg());
-	for (int k = 0; k < 3; k++)
-		json_decref(arr[k]);
+	bt->rc = rc;
+	if (rc < 0)
+		snprintf(bt->msg, sizeof bt->msg, "%s", mlops_errmsg());
 	free(server);
+}
+
+/*
+ * Sends n batches at once, each settled on its own answer; *used: the rows settled. A batch
+ * that failed transiently stays in the spool for a later round; its error is returned.
+ */
+static int send_batches(mlops_store *s, batch *bt, size_t n, size_t *used)
+{
+	int rc = MLOPS_OK;
+
+	rest_pool_run(&rest_of(s)->senders, send_batch, bt, sizeof *bt, n);
+	*used = 0;
+	for (size_t k = 0; k < n; k++) {
+		if (bt[k].rc == MLOPS_OK)
+			*used += bt[k].rows;
+		else if (rc == MLOPS_OK)
+			rc = mlops__error(bt[k].rc, "%s", bt[k].msg);
+		batch_free(&bt[k]);
+	}
 	return rc;
 }
 
-/* Sends what one request can carry from the head of the spool; *rows: how many were settled. */
+/* A param or tag at the head: it and the params, tags and metrics of its run that follow. */
+static int send_entities(mlops_store *s, row *r, size_t n, size_t *used)
+{
+	batch bt;
+
+	batch_init(&bt, s, r, 0);
+	for (size_t i = 0; i < n && is_entity(r[i].kind) && same_run(r[i].run, bt.run) && batch_add(&bt, i); i++)
+		;
+	return send_batches(s, &bt, 1, used);
+}
+
+/* The last batch of run among bt[0, n), NULL when it has none. */
+static batch *batch_of(batch *bt, size_t n, const char *run)
+{
+	while (n-- > 0)
+		if (same_run(bt[n].run, run))
+			return &bt[n];
+	return NULL;
+}
+
+/*
+ * Metric points at the head, of any runs, up to the first other row: cut into up to inflight
+ * batches of one run each, sent at once. A run whose batch is full and finds no free one keeps
+ * its later points for the next round, so that every batch is one run's points in seq order.
+ */
+static int send_metrics(mlops_store *s, row *r, size_t n, size_t *used)
+{
+	size_t cap = rest_of(s)->inflight, nb = 0;
+	batch *bt = mlops__calloc(cap, sizeof *bt);
+	int rc;
+
+	if (bt == NULL)
+		return MLOPS_ENOMEM;
+	for (size_t i = 0; i < n && r[i].kind == SPOOL_METRIC; i++) {
+		batch *t = batch_of(bt, nb, r[i].run);
+		if (t != NULL && !t->full && batch_add(t, i))
+			continue;
+		if (t != NULL)
+			t->full = 1;
+		if (nb == cap)
+			continue;
+		t = &bt[nb++];
+		batch_init(t, s, r, i);
+		t->full = !batch_add(t, i);
+	}
+	rc = send_batches(s, bt, nb, used);
+	free(bt);
+	return rc;
+}
+
+/* Sends what one round can carry from the head of the spool; *rows: how many were settled. */
 static int send_round(mlops_store *s, size_t *rows)
 {
 	rest_backend *b = rest_of(s);
 	row *r;
-	size_t n, used = 1;
+	size_t n, used = 0;
 	int rc = load(&r, &n, b);
 
 	*rows = 0;
@@ -467,7 +592,9 @@ static int send_round(mlops_store *s, size_t *rows)
 		free(r);
 		return rc;
 	}
-	if (is_entity(r[0].kind)) {
+	if (r[0].kind == SPOOL_METRIC) {
+		rc = send_metrics(s, r, n, &used);
+	} else if (is_entity(r[0].kind)) {
 		rc = send_entities(s, r, n, &used);
 	} else {
 		pthread_mutex_lock(&b->mu);
@@ -476,7 +603,8 @@ static int send_round(mlops_store *s, size_t *rows)
 		int sent = rest_send_op(s, r[0].kind, r[0].run, r[0].key, r[0].text, r[0].bits, retry);
 		rc = sent;
 		if (sent == MLOPS_OK || !rest_transient(sent))
-			rc = settle(b, r[0].seq, r[0].seq, sent < 0 ? mlops_errmsg() : NULL);
+			rc = settle(b, r[0].seq, r[0].seq, r[0].run, sent < 0 ? mlops_errmsg() : NULL);
+		used = rc == MLOPS_OK;
 		/* An artifact's staged copy goes once the server has it (a rejected one's stays). */
 		if (rc == MLOPS_OK && sent == MLOPS_OK && r[0].kind == SPOOL_ARTIFACT)
 			rest_artifact_sent(r[0].text);
@@ -484,11 +612,9 @@ static int send_round(mlops_store *s, size_t *rows)
 	pthread_mutex_lock(&b->mu);
 	/* A failure without the server's answer may still have been applied: remember the row. */
 	b->retry_seq = rc < 0 ? r[0].seq : 0;
-	if (rc == MLOPS_OK)
-		b->sent_rows += used;
+	b->sent_rows += used; /* a round that failed in part still settled these */
 	pthread_mutex_unlock(&b->mu);
-	if (rc == MLOPS_OK)
-		*rows = used;
+	*rows = used;
 	rows_free(r, n);
 	return rc;
 }
@@ -572,9 +698,14 @@ static void *sync_main(void *arg)
 int rest_sync_start(mlops_store *s)
 {
 	rest_backend *b = rest_of(s);
+	int rc = rest_pool_start(&b->senders, b->inflight - 1);
 
-	if (pthread_create(&b->thread, NULL, sync_main, s) != 0)
+	if (rc < 0)
+		return rc;
+	if (pthread_create(&b->thread, NULL, sync_main, s) != 0) {
+		rest_pool_stop(&b->senders);
 		return mlops__error(MLOPS_ENOMEM, "cannot start the spool's sync thread");
+	}
 	b->thread_started = 1;
 	return MLOPS_OK;
 }
@@ -590,6 +721,7 @@ void rest_sync_stop(mlops_store *s)
 	pthread_cond_broadcast(&b->wake_cv);
 	pthread_mutex_unlock(&b->mu);
 	pthread_join(b->thread, NULL);
+	rest_pool_stop(&b->senders); /* idle now: only the sync thread gives it work */
 	b->thread_started = 0;
 }
 
