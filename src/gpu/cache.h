@@ -31,6 +31,7 @@ typedef struct mlops__gpu_cache {
 	mlops__gpu_block *heads[MLOPS__GPU_CACHE_CLASSES]; /* stacks linked by next_free */
 	unsigned count[MLOPS__GPU_CACHE_CLASSES];
 	mlops__addrmap out;           /* live blocks this cache handed out */
+	_Atomic size_t handed;        /* out.count, for a look without the lock */
 	/* Written under lock, read by statistics without it. allocs, frees and requested count the
 	 * calls this cache served: requested may wrap below zero (freed here, allocated in the pool). */
 	_Atomic uint64_t bytes, allocs, frees, requested;

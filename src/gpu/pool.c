@@ -571,6 +571,21 @@ static int alloc_locked(mlops_gpu_pool *p, void **ptr_out, size_t bytes, size_t 
 #define CSET(c, f, v) atomic_store_explicit(&(c)->f, (v), RELAXED) /* under the cache's lock */
 #define CADD(c, f, v) CSET(c, f, atomic_load_explicit(&(c)->f, RELAXED) + (v))
 
+/* c's table of the blocks it handed out (lock held); handed mirrors its size. */
+static void out_put(mlops__gpu_cache *c, mlops__gpu_block *b)
+{
+	mlops__addrmap_put(&c->out, b->addr, b);
+	CSET(c, handed, c->out.count);
+}
+
+static mlops__gpu_block *out_take(mlops__gpu_cache *c, void *ptr)
+{
+	mlops__gpu_block *b = mlops__addrmap_take(&c->out, (uintptr_t)ptr);
+
+	CSET(c, handed, c->out.count);
+	return b;
+}
+
 /* A block of the thread's cache: 1 and *ptr_out, or 0 (a miss: the pool serves the call). */
 static int cache_alloc(mlops_gpu_pool *p, void **ptr_out, size_t bytes, size_t size, void *stream)
 {
@@ -580,7 +595,7 @@ static int cache_alloc(mlops_gpu_pool *p, void **ptr_out, size_t bytes, size_t s
 	pthread_mutex_lock(&c->lock);
 	if (mlops__addrmap_reserve(&c->out) == MLOPS_OK && (b = mlops__gpu_cache_pop(c, size, stream))) {
 		b->requested = bytes;
-		mlops__addrmap_put(&c->out, b->addr, b);
+		out_put(c, b);
 		CADD(c, allocs, 1);
 		CADD(c, requested, bytes);
 		*ptr_out = hand_out(p, b, bytes);
@@ -659,7 +674,7 @@ static mlops__gpu_block *take_live(mlops_gpu_pool *p, void *ptr)
 	for (int i = 0; b == NULL && p->caches && i < CACHE_COUNT; i++) {
 		mlops__gpu_cache *c = &p->caches[i];
 		pthread_mutex_lock(&c->lock);
-		b = mlops__addrmap_take(&c->out, (uintptr_t)ptr);
+		b = out_take(c, ptr);
 		pthread_mutex_unlock(&c->lock);
 	}
 	return b;
@@ -705,8 +720,12 @@ static int cache_free(mlops_gpu_pool *p, mlops__gpu_cache *c, void *ptr, void *s
 	mlops__gpu_block *b;
 	int kept = 0;
 
+	*out = NULL;
+	/* Nothing handed out (as this thread last saw it): ptr is the pool's, or another cache's. */
+	if (atomic_load_explicit(&c->handed, RELAXED) == 0)
+		return 0;
 	pthread_mutex_lock(&c->lock);
-	b = mlops__addrmap_take(&c->out, (uintptr_t)ptr);
+	b = out_take(c, ptr);
 	if (b != NULL) {
 		*rc = retire(p, b, stream);
 		kept = cache_keep(c, b, stream);
