@@ -7,7 +7,8 @@
  * sits in the "fresh" lists: no stream has a claim on it, so a block freed on any stream may
  * absorb it. The node at a chunk's base
  * is never freed while the chunk lives (merging keeps the lower node), so a chunk knows its
- * first block and "wholly free" is one test.
+ * first block; it is wholly free when that block spans it, or (trim) when every block in it is
+ * free on some stream.
  *
  * Small blocks go through thread caches (cache.h) first: a hit takes the cache's lock alone.
  * A cached block is neither live nor in the lists: its node has no owner (it cannot merge) and
@@ -25,8 +26,8 @@
 #include "core/features.h"
 #include "core/options.h"
 #include "core/util.h"
-#include "gpu/backend.h"
 #include "gpu/addrmap.h"
+#include "gpu/backend.h"
 #include "gpu/cache.h"
 #include "gpu/pool.h"
 #include "gpu/tlsf.h"
@@ -329,11 +330,6 @@ static size_t release_free_chunks(mlops_gpu_pool *p, size_t keep)
 
 /* --- blocks back to the lists ------------------------------------------------------------------ */
 
-/*
- * Puts b (no longer live or cached) in the lists l of the stream it was freed on, merged with
- * free neighbours of that stream or fresh ones (the lower node survives); gives its chunk back
- * when it became wholly free past the release threshold.
- */
 /* Merges the block after lower (out of the lists) into lower; its node goes back to the spares. */
 static void absorb_next(mlops_gpu_pool *p, mlops__gpu_block *lower)
 {
@@ -346,6 +342,11 @@ static void absorb_next(mlops_gpu_pool *p, mlops__gpu_block *lower)
 	node_put(p, n);
 }
 
+/*
+ * Puts b (no longer live or cached) in the lists l of the stream it was freed on, merged with
+ * free neighbours of that stream or fresh ones (the lower node survives); gives its chunk back
+ * when it became wholly free past the release threshold.
+ */
 static void release_block(mlops_gpu_pool *p, mlops__gpu_lists *l, mlops__gpu_block *b)
 {
 	mlops__gpu_block *n = b->next_phys, *prev = b->prev_phys;
