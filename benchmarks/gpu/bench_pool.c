@@ -10,16 +10,27 @@
  * one and two threads making pairs on one pool at once, with and without the thread caches
  * (without, every call takes the pool's one lock).
  *
+ * With --device D (a CUDA build, on a GPU machine) it runs the random_allocations trace on
+ * device D instead, on one stream: the pool's CUDA backend against cudaMalloc/cudaFree and
+ * against cudaMallocAsync/cudaFreeAsync on the device's default memory pool with its release
+ * threshold at UINT64_MAX (it then keeps what it got, as our pool does), and both pools'
+ * fragmentation (peak reserved / peak in use).
+ *
  *   meson setup build-release --buildtype=release -Dcuda=disabled && ninja -C build-release
- *   build-release/benchmarks/gpu/bench_gpu_pool [cap_MiB (default 4096)]
+ *   build-release/benchmarks/gpu/bench_gpu_pool [cap_MiB (default 4096)] [--device D]
  */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "bench.h"
+#include "config.h"
 #include "mlops/gpu.h"
+#if MLOPS_HAVE_CUDA
+#include <cuda_runtime_api.h>
+#endif
 
 #define MiB ((size_t)1 << 20)
 
@@ -71,19 +82,19 @@ static op *make_trace(size_t *nops, size_t n_allocs, size_t max_size, size_t cap
 	return ops;
 }
 
-static double run_pool(mlops_gpu_pool *p, const op *ops, size_t nops, void **live)
+static double run_pool(mlops_gpu_pool *p, const op *ops, size_t nops, void **live, void *stream)
 {
 	size_t n = 0;
 	double t = bench_now();
 
 	for (size_t i = 0; i < nops; i++) {
 		if (ops[i].size) {
-			if (mlops_gpu_alloc(&live[n++], p, ops[i].size, NULL) != MLOPS_OK) {
+			if (mlops_gpu_alloc(&live[n++], p, ops[i].size, stream) != MLOPS_OK) {
 				fprintf(stderr, "pool: %s\n", mlops_errmsg());
 				exit(1);
 			}
 		} else {
-			mlops_gpu_free(p, live[ops[i].index], NULL);
+			mlops_gpu_free(p, live[ops[i].index], stream);
 			live[ops[i].index] = live[--n];
 		}
 	}
@@ -143,10 +154,10 @@ static void random_allocations(size_t cap)
 			 * (google-benchmark iterations), so the pool has grown to the working set. The
 			 * first, cold run (chunks taken from upstream) is shown apart.
 			 */
-			cold = run_pool(p, ops, nops, live);
+			cold = run_pool(p, ops, nops, live, NULL);
 			run_malloc(ops, nops, live);
 			for (int rep = 0; rep < 3; rep++) {
-				double t = run_pool(p, ops, nops, live);
+				double t = run_pool(p, ops, nops, live, NULL);
 				if (t < best_pool)
 					best_pool = t;
 				t = run_malloc(ops, nops, live);
@@ -273,10 +284,132 @@ static void threads_sharing(void)
 	}
 }
 
+#if MLOPS_HAVE_CUDA
+
+#define CUDA_OK(x) do { cudaError_t e_ = (x); if (e_ != cudaSuccess) { \
+	fprintf(stderr, "bench_gpu_pool: %s: %s\n", #x, cudaGetErrorString(e_)); exit(1); } } while (0)
+
+/* cudaMalloc/cudaFree (async 0) or cudaMallocAsync/cudaFreeAsync on stream s (async 1). */
+static double run_cuda(const op *ops, size_t nops, void **live, int async, cudaStream_t s)
+{
+	size_t n = 0;
+	double t = bench_now();
+
+	for (size_t i = 0; i < nops; i++) {
+		if (ops[i].size) {
+			CUDA_OK(async ? cudaMallocAsync(&live[n], ops[i].size, s) : cudaMalloc(&live[n], ops[i].size));
+			n++;
+		} else {
+			CUDA_OK(async ? cudaFreeAsync(live[ops[i].index], s) : cudaFree(live[ops[i].index]));
+			live[ops[i].index] = live[--n];
+		}
+	}
+	CUDA_OK(cudaStreamSynchronize(s));
+	return bench_now() - t;
+}
+
+static double run_pool_synced(mlops_gpu_pool *p, const op *ops, size_t nops, void **live, cudaStream_t s)
+{
+	double t = bench_now();
+
+	run_pool(p, ops, nops, live, s);
+	CUDA_OK(cudaStreamSynchronize(s));
+	return bench_now() - t;
+}
+
+static void gpu_random_allocations(size_t cap, int device)
+{
+	const size_t maxes[] = { 1, 4, 64 };
+	const size_t ns[] = { 1000, 10000, 100000 };
+	const uint64_t keep = UINT64_MAX;
+	struct cudaDeviceProp prop;
+	cudaMemPool_t mp;
+	cudaStream_t s;
+
+	CUDA_OK(cudaSetDevice(device));
+	CUDA_OK(cudaGetDeviceProperties(&prop, device));
+	CUDA_OK(cudaStreamCreate(&s));
+	CUDA_OK(cudaDeviceGetDefaultMemPool(&mp, device));
+	CUDA_OK(cudaMemPoolSetAttribute(mp, cudaMemPoolAttrReleaseThreshold, (void *)&keep));
+	printf("random_allocations (RMM) on %s (device %d), one stream, cap %zu MiB, ns per call; best of 3 "
+		"warm runs (cudaMalloc: one run, it keeps nothing)\n", prop.name, device, cap / MiB);
+	printf("%8s %8s %9s %9s %12s %12s %10s %10s %10s %10s\n", "max MiB", "N", "calls", "pool ns",
+		"cudaMalloc", "MallocAsync", "cM/pool", "cMA/pool", "pool frag", "cMA frag");
+	for (size_t m = 0; m < 3; m++) {
+		for (size_t k = 0; k < 3; k++) {
+			size_t nops;
+			op *ops = make_trace(&nops, ns[k], maxes[m] * MiB, cap);
+			void **live = malloc(ns[k] * sizeof *live);
+			double best_pool = 1e9, best_async = 1e9, t_malloc;
+			mlops_gpu_pool_options o = MLOPS_GPU_POOL_OPTIONS_INIT;
+			mlops_gpu_stats st = { .version = MLOPS_GPU_STATS_VERSION };
+			mlops_gpu_pool *p;
+			uint64_t zero = 0, res_high = 0, used_high = 0;
+
+			o.device = device;
+			if (mlops_gpu_pool_create(&p, &o) != MLOPS_OK) {
+				fprintf(stderr, "%s\n", mlops_errmsg());
+				exit(1);
+			}
+			/* both pools start empty and keep what the first (cold) run made them take */
+			CUDA_OK(cudaMemPoolTrimTo(mp, 0));
+			CUDA_OK(cudaMemPoolSetAttribute(mp, cudaMemPoolAttrReservedMemHigh, &zero));
+			CUDA_OK(cudaMemPoolSetAttribute(mp, cudaMemPoolAttrUsedMemHigh, &zero));
+			run_pool_synced(p, ops, nops, live, s);
+			run_cuda(ops, nops, live, 1, s);
+			for (int rep = 0; rep < 3; rep++) {
+				double t = run_pool_synced(p, ops, nops, live, s);
+				if (t < best_pool)
+					best_pool = t;
+				t = run_cuda(ops, nops, live, 1, s);
+				if (t < best_async)
+					best_async = t;
+			}
+			t_malloc = run_cuda(ops, nops, live, 0, s);
+			CUDA_OK(cudaMemPoolGetAttribute(mp, cudaMemPoolAttrReservedMemHigh, &res_high));
+			CUDA_OK(cudaMemPoolGetAttribute(mp, cudaMemPoolAttrUsedMemHigh, &used_high));
+			mlops_gpu_pool_stats(p, &st);
+			mlops_gpu_pool_destroy(p);
+			printf("%8zu %8zu %9zu %9.1f %12.1f %12.1f %10.2f %10.2f %10.3f %10.3f\n", maxes[m], ns[k],
+				nops, best_pool / nops * 1e9, t_malloc / nops * 1e9, best_async / nops * 1e9,
+				t_malloc / best_pool, best_async / best_pool,
+				(double)st.bytes_reserved_peak / (double)st.bytes_in_use_peak,
+				(double)res_high / (double)used_high);
+			fflush(stdout);
+			free(live);
+			free(ops);
+		}
+	}
+	CUDA_OK(cudaMemPoolTrimTo(mp, 0));
+	CUDA_OK(cudaStreamDestroy(s));
+}
+
+#endif
+
 int main(int argc, char **argv)
 {
-	size_t cap = (argc > 1 ? (size_t)strtoull(argv[1], NULL, 10) : 4096) * MiB;
+	size_t cap = 4096 * MiB;
+	int device = -1;
 
+	for (int i = 1; i < argc; i++) {
+		if (strcmp(argv[i], "--device") == 0 && i + 1 < argc)
+			device = atoi(argv[++i]);
+		else
+			cap = (size_t)strtoull(argv[i], NULL, 10) * MiB;
+	}
+	if (device >= 0) {
+#if MLOPS_HAVE_CUDA
+		int count = 0;
+		if (cudaGetDeviceCount(&count) != cudaSuccess || device >= count) {
+			printf("bench_gpu_pool: no CUDA device %d here: nothing measured\n", device);
+			return 0;
+		}
+		gpu_random_allocations(cap, device);
+#else
+		printf("bench_gpu_pool: built without CUDA (-Dcuda=disabled): --device needs a CUDA build\n");
+#endif
+		return 0;
+	}
 	random_allocations(cap);
 	many_free_blocks();
 	threads_sharing();
