@@ -11,7 +11,7 @@ DEBIAN_PACKAGES = meson ninja-build pkg-config gcc g++ libsqlite3-dev zlib1g-dev
                   libssl-dev libcurl4-openssl-dev libcmocka-dev libdlpack-dev abigail-tools \
                   binutils python3 golang-go chromium
 
-.PHONY: all deps pydeps build demo test test-plain test-bindings test-asan bench clean
+.PHONY: all deps pydeps build demo test test-plain test-bindings test-asan test-bindings-asan bench clean
 
 all: build
 
@@ -47,14 +47,19 @@ test-plain: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 	meson test -C $(BUILD) --print-errorlogs
 
-# The Python (ctypes) and Go (cgo) bindings against the plain build; Go downloads nothing.
+# The Python (ctypes) and Go (cgo) bindings against build tree $(1); $(2): the environment of
+# Python (a sanitizer runtime to preload), $(3): go test's flags. Go downloads nothing.
+define run-bindings
+	MLOPS_LIBRARY=$(CURDIR)/$(1)/src/libmlops.so $(2) python3 -m pytest -q -p no:cacheprovider bindings/python
+	cd bindings/go && PKG_CONFIG_PATH=$(CURDIR)/$(1) GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=local \
+		go test $(3) -count=1 ./...
+endef
+
 test-bindings: $(BUILD)/build.ninja
 	ninja -C $(BUILD)
 	@python3 -c "import pytest, numpy" 2>/dev/null || \
 		python3 -m pip install -q --disable-pip-version-check pytest numpy
-	MLOPS_LIBRARY=$(CURDIR)/$(BUILD)/src/libmlops.so python3 -m pytest -q -p no:cacheprovider bindings/python
-	cd bindings/go && PKG_CONFIG_PATH=$(CURDIR)/$(BUILD) GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=local \
-		go test -count=1 ./...
+	$(call run-bindings,$(BUILD),,)
 	cd examples/go && PKG_CONFIG_PATH=$(CURDIR)/$(BUILD) GOFLAGS=-mod=mod GOPROXY=off GOTOOLCHAIN=local \
 		go vet ./...
 
@@ -63,9 +68,18 @@ $(ASAN_BUILD)/build.ninja:
 	meson setup $(ASAN_BUILD) -Dwerror=true -Dcuda=disabled -Db_sanitize=address,undefined \
 		-Db_lundef=false -Dbenchmarks=false $(MESON_OPTS)
 
+# Python itself is not instrumented: the sanitizer runtimes are preloaded, and leaks (the
+# interpreter's, by design) are not reported; Go builds its side with -asan.
+SANITIZER_PRELOAD = LD_PRELOAD="$$(cc -print-file-name=libasan.so) $$(cc -print-file-name=libubsan.so)"
+
 test-asan: $(ASAN_BUILD)/build.ninja
 	ninja -C $(ASAN_BUILD)
 	meson test -C $(ASAN_BUILD) --print-errorlogs --no-suite abi --timeout-multiplier 3
+	ASAN_OPTIONS=detect_leaks=0:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		$(MAKE) --no-print-directory test-bindings-asan
+
+test-bindings-asan:
+	$(call run-bindings,$(ASAN_BUILD),$(SANITIZER_PRELOAD),-asan)
 
 bench: deps
 	[ -f build-release/build.ninja ] || meson setup build-release --buildtype=release
