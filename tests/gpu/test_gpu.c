@@ -2,6 +2,12 @@
  * GPU allocator, host backend: randomised stress against a shadow model, coalescing, growth,
  * the cap and a full device, trim and the release threshold, stream rules, misuse, the debug
  * guards, the trace, and two threads at once.
+ *
+ * With --device D (test gpu-on-device) the tests that neither touch block contents nor use
+ * fake stream tags run again on the CUDA backend of device D: coalescing, fragmentation,
+ * growth, the cap, the release threshold and initial_bytes, where the pool takes and gives
+ * back real device chunks. Without a usable GPU that run exits 77 (skipped). The tests that
+ * need the device's memory written and read back are in test_gpu_cuda.c.
  */
 #include <inttypes.h>
 #include <pthread.h>
@@ -18,6 +24,9 @@
 #define MiB ((size_t)1 << 20)
 #define S1 ((void *)0x1001) /* the host backend takes streams as opaque tags */
 #define S2 ((void *)0x1002)
+
+/* The pools' device: -1 (host backend) unless --device D is given (see main). */
+static int device = -1;
 
 static uint64_t rng_next(uint64_t *s)
 {
@@ -52,18 +61,25 @@ static mlops_gpu_stats stats_of(const mlops_gpu_pool *p)
 	return st;
 }
 
-static mlops_gpu_pool *host_pool(size_t chunk, size_t max, unsigned flags)
+/* A pool with these options on the run's device, on the backend that device must give. */
+static mlops_gpu_pool *create_pool(mlops_gpu_pool_options *o)
 {
-	mlops_gpu_pool_options o = MLOPS_GPU_POOL_OPTIONS_INIT;
 	mlops_gpu_pool *p;
 
-	o.device = -1;
+	o->device = device;
+	assert_ok(mlops_gpu_pool_create(&p, o));
+	assert_int_equal(mlops_gpu_pool_backend(p), device < 0 ? MLOPS_GPU_BACKEND_HOST : MLOPS_GPU_BACKEND_CUDA);
+	return p;
+}
+
+static mlops_gpu_pool *new_pool(size_t chunk, size_t max, unsigned flags)
+{
+	mlops_gpu_pool_options o = MLOPS_GPU_POOL_OPTIONS_INIT;
+
 	o.chunk_bytes = chunk;
 	o.max_bytes = max;
 	o.flags = flags;
-	assert_ok(mlops_gpu_pool_create(&p, &o));
-	assert_int_equal(mlops_gpu_pool_backend(p), MLOPS_GPU_BACKEND_HOST);
-	return p;
+	return create_pool(&o);
 }
 
 /* All n bytes of block equal v (one memcmp against itself shifted by one). */
@@ -124,7 +140,7 @@ static void shadow_stress(unsigned flags)
 	enum { OPS = 30000, MAX_LIVE = 2000 };
 	void *streams[3] = { NULL, S1, S2 };
 	size_t (*size_of)(size_t) = flags & MLOPS_GPU_POOL_NO_THREAD_CACHE ? rounded : class_rounded;
-	mlops_gpu_pool *p = host_pool(4 * MiB, 0, flags);
+	mlops_gpu_pool *p = new_pool(4 * MiB, 0, flags);
 	live_block *live = calloc(MAX_LIVE, sizeof *live);
 	size_t n = 0, in_use = 0, requested = 0, peak = 0, allocs = 0, frees = 0;
 	uint64_t seed = 0x9E3779B97F4A7C15ull;
@@ -211,10 +227,9 @@ static void coalesce_to_one_block(unsigned flags)
 	void *ptrs[N];
 	uint64_t seed = 42;
 
-	o.device = -1;
 	o.initial_bytes = 32 * MiB;
 	o.flags = flags;
-	assert_ok(mlops_gpu_pool_create(&p, &o));
+	p = create_pool(&o);
 	for (int i = 0; i < N; i++)
 		assert_ok(mlops_gpu_alloc(&ptrs[i], p, 1 + rng_next(&seed) % (64 * KiB), NULL));
 	assert_int_equal(stats_of(p).upstream_alloc_count, 1); /* all fit in the initial chunk */
@@ -258,7 +273,7 @@ static void test_coalesce_to_one_block(void **state)
 static void test_fragmentation_reported(void **state)
 {
 	(void)state;
-	mlops_gpu_pool *p = host_pool(1 * MiB, 0, 0);
+	mlops_gpu_pool *p = new_pool(1 * MiB, 0, 0);
 	void *a[4];
 
 	for (int i = 0; i < 4; i++)
@@ -280,7 +295,7 @@ static void test_fragmentation_reported(void **state)
 static void test_growth_by_chunks(void **state)
 {
 	(void)state;
-	mlops_gpu_pool *p = host_pool(4 * MiB, 0, 0);
+	mlops_gpu_pool *p = new_pool(4 * MiB, 0, 0);
 	void *a[10], *big;
 
 	/* Ten 1 MiB blocks take four 4 MiB chunks (1 MiB + 256 B each: three per chunk). */
@@ -304,7 +319,7 @@ static void test_growth_by_chunks(void **state)
 static void test_cap_gives_elimit(void **state)
 {
 	(void)state;
-	mlops_gpu_pool *p = host_pool(2 * MiB, 8 * MiB, 0);
+	mlops_gpu_pool *p = new_pool(2 * MiB, 8 * MiB, 0);
 	void *a[8], *x;
 	int n = 0;
 
@@ -335,7 +350,7 @@ static void test_cap_gives_elimit(void **state)
 static void test_cap_makes_room_from_free_chunks(void **state)
 {
 	(void)state;
-	mlops_gpu_pool *p = host_pool(2 * MiB, 8 * MiB, 0);
+	mlops_gpu_pool *p = new_pool(2 * MiB, 8 * MiB, 0);
 	void *a[4], *big;
 
 	/* Four 2 MiB chunks, all freed: none holds 6 MiB, so they go back and one chunk comes. */
@@ -382,7 +397,7 @@ static void test_full_device_gives_enomem(void **state)
 static void test_trim(void **state)
 {
 	(void)state;
-	mlops_gpu_pool *p = host_pool(2 * MiB, 0, 0);
+	mlops_gpu_pool *p = new_pool(2 * MiB, 0, 0);
 	void *a[6];
 	size_t released;
 
@@ -426,10 +441,9 @@ static void test_release_threshold(void **state)
 	mlops_gpu_pool *p;
 	void *a[4];
 
-	o.device = -1;
 	o.chunk_bytes = 2 * MiB;
 	o.release_threshold = 4 * MiB;
-	assert_ok(mlops_gpu_pool_create(&p, &o));
+	p = create_pool(&o);
 	for (int i = 0; i < 4; i++)
 		assert_ok(mlops_gpu_alloc(&a[i], p, 2 * MiB, NULL));
 	for (int i = 0; i < 4; i++)
@@ -486,7 +500,7 @@ static void test_stream_rules(void **state)
 static void test_misuse(void **state)
 {
 	(void)state;
-	mlops_gpu_pool *p = host_pool(1 * MiB, 0, 0), *q = host_pool(1 * MiB, 0, 0);
+	mlops_gpu_pool *p = new_pool(1 * MiB, 0, 0), *q = new_pool(1 * MiB, 0, 0);
 	void *a, *b, *x = (void *)1;
 	int local;
 
@@ -558,7 +572,7 @@ static void test_misuse(void **state)
 static void test_debug_guards(void **state)
 {
 	(void)state;
-	mlops_gpu_pool *p = host_pool(1 * MiB, 0, MLOPS_GPU_POOL_DEBUG);
+	mlops_gpu_pool *p = new_pool(1 * MiB, 0, MLOPS_GPU_POOL_DEBUG);
 	unsigned char *a, *b;
 
 	assert_ok(mlops_gpu_alloc((void **)&a, p, 100, NULL));
@@ -584,9 +598,8 @@ static void test_initial_bytes(void **state)
 	mlops_gpu_pool *p;
 	void *a;
 
-	o.device = -1;
 	o.initial_bytes = 3 * MiB + 1;
-	assert_ok(mlops_gpu_pool_create(&p, &o));
+	p = create_pool(&o);
 	mlops_gpu_stats st = stats_of(p);
 	assert_int_equal(st.bytes_reserved, 3 * MiB + 256);
 	assert_int_equal(st.largest_free_block, 3 * MiB + 256);
@@ -689,7 +702,7 @@ static void test_threads(void **state)
 {
 	(void)state;
 	enum { T = 4 };
-	mlops_gpu_pool *p = host_pool(8 * MiB, 0, 0);
+	mlops_gpu_pool *p = new_pool(8 * MiB, 0, 0);
 	pthread_t th[T];
 	worker_arg args[T];
 
@@ -713,7 +726,7 @@ static void test_threads(void **state)
 static void test_thread_cache(void **state)
 {
 	(void)state;
-	mlops_gpu_pool *p = host_pool(1 * MiB, 1 * MiB, 0);
+	mlops_gpu_pool *p = new_pool(1 * MiB, 1 * MiB, 0);
 	void *a, *b, *c, *x, *blocks[17], *big;
 	mlops_gpu_stats st;
 
@@ -761,7 +774,7 @@ static void test_thread_cache(void **state)
 
 	/* Cached memory never makes the cap fail: the caches go back before the pool would grow. */
 	mlops_gpu_pool_destroy(p);
-	p = host_pool(1 * MiB, 1 * MiB, 0);
+	p = new_pool(1 * MiB, 1 * MiB, 0);
 	for (int i = 0; i < 16; i++)
 		assert_ok(mlops_gpu_alloc(&blocks[i], p, 64 * KiB, S1));
 	for (int i = 0; i < 16; i++)
@@ -829,7 +842,7 @@ static void *producer(void *argp)
 static void test_cross_thread_frees(void **state)
 {
 	(void)state;
-	handoff h = { host_pool(4 * MiB, 0, 0), calloc(HANDOFF_N, sizeof(live_block)), 0, 0 };
+	handoff h = { new_pool(4 * MiB, 0, 0), calloc(HANDOFF_N, sizeof(live_block)), 0, 0 };
 	pthread_t th;
 	int failures = 0;
 
@@ -856,27 +869,50 @@ static void test_cross_thread_frees(void **state)
 	mlops_gpu_pool_destroy(h.pool);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
-	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_default_backend),
-		cmocka_unit_test(test_shadow_stress),
+	/* Backend-neutral: these run on the host backend, and again on a device with --device D. */
+	const struct CMUnitTest on_any_backend[] = {
 		cmocka_unit_test(test_coalesce_to_one_block),
 		cmocka_unit_test(test_fragmentation_reported),
 		cmocka_unit_test(test_growth_by_chunks),
 		cmocka_unit_test(test_cap_gives_elimit),
 		cmocka_unit_test(test_cap_makes_room_from_free_chunks),
+		cmocka_unit_test(test_release_threshold),
+		cmocka_unit_test(test_initial_bytes),
+	};
+	/*
+	 * Host backend only: they write and read blocks with memset/memcmp, pass fake stream tags
+	 * (S1, S2) or a fake small device, or check the debug guards (host backend only, as
+	 * documented). test_gpu_cuda.c covers the same behaviours on a device through the runtime.
+	 */
+	const struct CMUnitTest host_only[] = {
+		cmocka_unit_test(test_default_backend),
+		cmocka_unit_test(test_shadow_stress),
 		cmocka_unit_test(test_full_device_gives_enomem),
 		cmocka_unit_test(test_trim),
-		cmocka_unit_test(test_release_threshold),
 		cmocka_unit_test(test_stream_rules),
 		cmocka_unit_test(test_misuse),
 		cmocka_unit_test(test_debug_guards),
-		cmocka_unit_test(test_initial_bytes),
 		cmocka_unit_test(test_trace_csv),
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_thread_cache),
 		cmocka_unit_test(test_cross_thread_frees),
 	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+
+	if (argc == 3 && strcmp(argv[1], "--device") == 0) {
+		device = atoi(argv[2]);
+		if (!(mlops_features() & MLOPS_FEATURE_GPU)) {
+			printf("test_gpu --device %d: skipped: no usable CUDA device (a build without CUDA, no "
+				"driver or device, or MLOPS_NO_GPU set); run on a GPU machine\n", device);
+			return 77;
+		}
+		return cmocka_run_group_tests_name("on the CUDA backend", on_any_backend, NULL, NULL);
+	}
+	if (argc != 1) {
+		fprintf(stderr, "usage: test_gpu [--device D]\n");
+		return 2;
+	}
+	return cmocka_run_group_tests_name("on the host backend", on_any_backend, NULL, NULL) +
+		cmocka_run_group_tests_name("host backend only", host_only, NULL, NULL);
 }
