@@ -94,7 +94,10 @@ static double run_pool(mlops_gpu_pool *p, const op *ops, size_t nops, void **liv
 				exit(1);
 			}
 		} else {
-			mlops_gpu_free(p, live[ops[i].index], stream);
+			if (mlops_gpu_free(p, live[ops[i].index], stream) != MLOPS_OK) {
+				fprintf(stderr, "pool: %s\n", mlops_errmsg());
+				exit(1);
+			}
 			live[ops[i].index] = live[--n];
 		}
 	}
