@@ -49,6 +49,10 @@ static uint64_t next(void)
 	return rng * 0x2545F4914F6CDD1Dull;
 }
 
+/* RMM's random_allocations grid: largest size (MiB) x allocations made. */
+static const size_t trace_max_mib[3] = { 1, 4, 64 };
+static const size_t trace_allocs[3] = { 1000, 10000, 100000 };
+
 /* RMM's random_allocation_free, as a list of operations (allocs then the final frees included). */
 static op *make_trace(size_t *nops, size_t n_allocs, size_t max_size, size_t cap)
 {
@@ -138,8 +142,6 @@ static mlops_gpu_pool *host_pool(unsigned flags)
 
 static void random_allocations(size_t cap)
 {
-	const size_t maxes[] = { 1, 4, 64 };
-	const size_t ns[] = { 1000, 10000, 100000 };
 
 	printf("random_allocations (RMM), host backend, cap %zu MiB, ns per call (alloc or free)\n", cap / MiB);
 	printf("%8s %8s %10s %10s %10s %14s %12s %14s\n", "max MiB", "N", "calls", "pool ns", "cold ns",
@@ -147,8 +149,8 @@ static void random_allocations(size_t cap)
 	for (size_t m = 0; m < 3; m++) {
 		for (size_t k = 0; k < 3; k++) {
 			size_t nops;
-			op *ops = make_trace(&nops, ns[k], maxes[m] * MiB, cap);
-			void **live = malloc(ns[k] * sizeof *live);
+			op *ops = make_trace(&nops, trace_allocs[k], trace_max_mib[m] * MiB, cap);
+			void **live = malloc(trace_allocs[k] * sizeof *live);
 			double best_pool = 1e9, best_malloc = 1e9, cold;
 			mlops_gpu_stats st = { .version = MLOPS_GPU_STATS_VERSION };
 			mlops_gpu_pool *p = host_pool(0);
@@ -169,8 +171,9 @@ static void random_allocations(size_t cap)
 			}
 			mlops_gpu_pool_stats(p, &st);
 			mlops_gpu_pool_destroy(p);
-			printf("%8zu %8zu %10zu %10.1f %10.1f %14.1f %12.2f %14.3f\n", maxes[m], ns[k], nops,
-				best_pool / nops * 1e9, cold / nops * 1e9, best_malloc / nops * 1e9, best_malloc / best_pool,
+			printf("%8zu %8zu %10zu %10.1f %10.1f %14.1f %12.2f %14.3f\n", trace_max_mib[m],
+				trace_allocs[k], nops, best_pool / nops * 1e9, cold / nops * 1e9,
+				best_malloc / nops * 1e9, best_malloc / best_pool,
 				(double)st.bytes_reserved_peak / (double)st.bytes_in_use_peak);
 			free(live);
 			free(ops);
@@ -322,8 +325,6 @@ static double run_pool_synced(mlops_gpu_pool *p, const op *ops, size_t nops, voi
 
 static void gpu_random_allocations(size_t cap, int device)
 {
-	const size_t maxes[] = { 1, 4, 64 };
-	const size_t ns[] = { 1000, 10000, 100000 };
 	const uint64_t keep = UINT64_MAX;
 	struct cudaDeviceProp prop;
 	cudaMemPool_t mp;
@@ -341,8 +342,8 @@ static void gpu_random_allocations(size_t cap, int device)
 	for (size_t m = 0; m < 3; m++) {
 		for (size_t k = 0; k < 3; k++) {
 			size_t nops;
-			op *ops = make_trace(&nops, ns[k], maxes[m] * MiB, cap);
-			void **live = malloc(ns[k] * sizeof *live);
+			op *ops = make_trace(&nops, trace_allocs[k], trace_max_mib[m] * MiB, cap);
+			void **live = malloc(trace_allocs[k] * sizeof *live);
 			double best_pool = 1e9, best_async = 1e9, t_malloc;
 			mlops_gpu_pool_options o = MLOPS_GPU_POOL_OPTIONS_INIT;
 			mlops_gpu_stats st = { .version = MLOPS_GPU_STATS_VERSION };
@@ -373,8 +374,9 @@ static void gpu_random_allocations(size_t cap, int device)
 			CUDA_OK(cudaMemPoolGetAttribute(mp, cudaMemPoolAttrUsedMemHigh, &used_high));
 			mlops_gpu_pool_stats(p, &st);
 			mlops_gpu_pool_destroy(p);
-			printf("%8zu %8zu %9zu %9.1f %12.1f %12.1f %10.2f %10.2f %10.3f %10.3f\n", maxes[m], ns[k],
-				nops, best_pool / nops * 1e9, t_malloc / nops * 1e9, best_async / nops * 1e9,
+			printf("%8zu %8zu %9zu %9.1f %12.1f %12.1f %10.2f %10.2f %10.3f %10.3f\n",
+				trace_max_mib[m], trace_allocs[k], nops, best_pool / nops * 1e9,
+				t_malloc / nops * 1e9, best_async / nops * 1e9,
 				t_malloc / best_pool, best_async / best_pool,
 				(double)st.bytes_reserved_peak / (double)st.bytes_in_use_peak,
 				(double)res_high / (double)used_high);

@@ -233,8 +233,10 @@ int drift_gpu_compare(drift_fresult *out, const mlops_drift_profile *p, const dr
 	 */
 	workers = drift_threads_for(p->n, (stats & MLOPS_DRIFT_STAT_KS) ? c->o.threads : 1);
 	bin_off = mlops__malloc((p->n ? p->n : 1) * sizeof *bin_off);
-	if (bin_off == NULL)
-		return MLOPS_ENOMEM;
+	if (bin_off == NULL) {
+		rc = MLOPS_ENOMEM;
+		goto out;
+	}
 	for (size_t f = 0, bin = 0; f < p->n; bin += p->f[f].n_edges + 1, f++) {
 		bin_off[f] = bin;
 		if (p->f[f].n_edges + 1 > max_bins)

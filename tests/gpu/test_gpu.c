@@ -28,15 +28,6 @@
 /* The pools' device: -1 (host backend) unless --device D is given (see main). */
 static int device = -1;
 
-static uint64_t rng_next(uint64_t *s)
-{
-	/* xorshift64*: a fixed seed makes every run the same. */
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return *s * 0x2545F4914F6CDD1Dull;
-}
-
 static size_t rounded(size_t n)
 {
 	return (n + 255) / 256 * 256;
@@ -146,10 +137,10 @@ static void shadow_stress(unsigned flags)
 	uint64_t seed = 0x9E3779B97F4A7C15ull;
 
 	for (int op = 0; op < OPS; op++) {
-		uint64_t r = rng_next(&seed);
+		uint64_t r = test_rng_next(&seed);
 		if (n < MAX_LIVE && (n == 0 || r % 100 < 55)) {
 			/* Mostly small blocks, some medium, a few over the chunk size. */
-			uint64_t k = rng_next(&seed);
+			uint64_t k = test_rng_next(&seed);
 			size_t size = k % 100 < 70 ? 1 + k / 100 % 2048 : k % 100 < 97 ? 1 + k / 100 % (64 * KiB)
 				: 1 + k / 100 % (6 * MiB);
 			void *ptr;
@@ -231,11 +222,11 @@ static void coalesce_to_one_block(unsigned flags)
 	o.flags = flags;
 	p = create_pool(&o);
 	for (int i = 0; i < N; i++)
-		assert_ok(mlops_gpu_alloc(&ptrs[i], p, 1 + rng_next(&seed) % (64 * KiB), NULL));
+		assert_ok(mlops_gpu_alloc(&ptrs[i], p, 1 + test_rng_next(&seed) % (64 * KiB), NULL));
 	assert_int_equal(stats_of(p).upstream_alloc_count, 1); /* all fit in the initial chunk */
 	/* Free in a random order: every free merges with whatever neighbours are already free. */
 	for (int i = N - 1; i > 0; i--) {
-		int j = (int)(rng_next(&seed) % (uint64_t)(i + 1));
+		int j = (int)(test_rng_next(&seed) % (uint64_t)(i + 1));
 		void *t = ptrs[i]; ptrs[i] = ptrs[j]; ptrs[j] = t;
 	}
 	for (int i = 0; i < N; i++) {
@@ -663,7 +654,7 @@ static void *worker(void *argp)
 	int n = 0;
 
 	for (int op = 0; op < OPS; op++) {
-		uint64_t r = rng_next(&w->seed);
+		uint64_t r = test_rng_next(&w->seed);
 		if (n < LIVE && (n == 0 || r % 2)) {
 			size_t size = 1 + r / 2 % (r % 16 ? 4096 : 256 * KiB);
 			void *ptr;
@@ -818,7 +809,7 @@ static void *producer(void *argp)
 	uint64_t seed = 77;
 
 	for (size_t i = 0; i < HANDOFF_N; i++) {
-		size_t size = 1 + rng_next(&seed) % (96 * KiB);
+		size_t size = 1 + test_rng_next(&seed) % (96 * KiB);
 		void *ptr;
 		if (mlops_gpu_alloc(&ptr, h->pool, size, NULL) != MLOPS_OK) {
 			h->failures++;

@@ -60,14 +60,6 @@ typedef struct {
 	unsigned char fill;
 } live_block;
 
-static uint64_t rng_next(uint64_t *s)
-{
-	*s ^= *s >> 12;
-	*s ^= *s << 25;
-	*s ^= *s >> 27;
-	return *s * 0x2545F4914F6CDD1Dull;
-}
-
 /* Random allocs and frees; every live block holds its own byte, checked before it is freed. */
 static void shadow_stress(unsigned flags)
 {
@@ -81,10 +73,10 @@ static void shadow_stress(unsigned flags)
 	assert_non_null(live);
 	assert_non_null(host);
 	for (int i = 0; i < OPS; i++) {
-		int alloc = n == 0 || (n < MAX_LIVE && rng_next(&seed) % 100 < 55);
+		int alloc = n == 0 || (n < MAX_LIVE && test_rng_next(&seed) % 100 < 55);
 		if (alloc) {
 			/* mostly small (thread-cache classes), some up to 1 MiB */
-			size_t size = 1 + rng_next(&seed) % (rng_next(&seed) % 4 ? 64 * KiB : 1 * MiB);
+			size_t size = 1 + test_rng_next(&seed) % (test_rng_next(&seed) % 4 ? 64 * KiB : 1 * MiB);
 			void *ptr;
 			assert_ok(mlops_gpu_alloc(&ptr, p, size, NULL));
 			assert_true((uintptr_t)ptr % 256 == 0);
@@ -93,7 +85,7 @@ static void shadow_stress(unsigned flags)
 			in_use += (size + 255) / 256 * 256;
 			n++;
 		} else {
-			size_t k = rng_next(&seed) % n;
+			size_t k = test_rng_next(&seed) % n;
 			/* a block's bytes are intact: no other live block overlaps it */
 			assert_true(device_filled_with(live[k].ptr, live[k].size, live[k].fill, host));
 			assert_ok(mlops_gpu_free(p, live[k].ptr, NULL));
@@ -237,15 +229,15 @@ static void *thread_work(void *arg)
 		return NULL;
 	}
 	for (int i = 0; i < 20000; i++) {
-		int k = (int)(rng_next(&j->seed) % 32);
+		int k = (int)(test_rng_next(&j->seed) % 32);
 		if (held[k] != NULL) {
 			if (!device_filled_with(held[k], sizes[k], fills[k], host) ||
 			    mlops_gpu_free(j->p, held[k], NULL) != MLOPS_OK)
 				j->failures++;
 			held[k] = NULL;
 		} else {
-			sizes[k] = 1 + rng_next(&j->seed) % (64 * KiB);
-			fills[k] = (unsigned char)(1 + rng_next(&j->seed) % 255);
+			sizes[k] = 1 + test_rng_next(&j->seed) % (64 * KiB);
+			fills[k] = (unsigned char)(1 + test_rng_next(&j->seed) % 255);
 			if (mlops_gpu_alloc(&held[k], j->p, sizes[k], NULL) != MLOPS_OK ||
 			    cudaMemset(held[k], fills[k], sizes[k]) != cudaSuccess)
 				j->failures++;

@@ -40,4 +40,13 @@ const char *test_path(const char *dir, const char *name);
 /* Runs fn(arg) in n child processes started at once; returns how many exited with status 0. */
 int test_fork_all(int n, int (*fn)(int index, void *arg), void *arg);
 
+/* xorshift64*, for random test data: a fixed seed makes every run the same. */
+static inline uint64_t test_rng_next(uint64_t *s)
+{
+	*s ^= *s >> 12;
+	*s ^= *s << 25;
+	*s ^= *s >> 27;
+	return *s * 0x2545F4914F6CDD1Dull;
+}
+
 #endif
