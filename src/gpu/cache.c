@@ -1,3 +1,5 @@
+#include <limits.h>
+
 #include "gpu/cache.h"
 
 #define RELAXED memory_order_relaxed
@@ -59,6 +61,30 @@ int mlops__gpu_cache_push(mlops__gpu_cache *c, mlops__gpu_block *b, void *stream
 	c->heads[k] = b;
 	c->count[k]++;
 	atomic_store_explicit(&c->bytes, bytes + b->size, RELAXED);
+	return 1;
+}
+
+void mlops__gpu_cache_filter_count(mlops__gpu_cache *c, uintptr_t addr, int delta)
+{
+	_Atomic unsigned char *k = mlops__gpu_cache_filter_counter(c, addr);
+	unsigned v = atomic_load_explicit(k, RELAXED);
+
+	if (v != UCHAR_MAX)
+		atomic_store_explicit(k, (unsigned char)(v + (unsigned)delta), RELAXED);
+}
+
+int mlops__gpu_cache_filter_agrees(mlops__gpu_cache *c)
+{
+	uint32_t counts[1 << MLOPS__GPU_CACHE_FILTER_BITS] = { 0 };
+
+	for (size_t i = 0; c->out.slots && i <= c->out.mask; i++)
+		if (c->out.slots[i].key != 0)
+			counts[mlops__gpu_cache_filter_counter(c, c->out.slots[i].key) - c->filter]++;
+	for (size_t k = 0; k < sizeof counts / sizeof *counts; k++) {
+		unsigned v = atomic_load_explicit(&c->filter[k], RELAXED);
+		if (v != UCHAR_MAX && v != counts[k])
+			return 0;
+	}
 	return 1;
 }
 

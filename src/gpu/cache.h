@@ -24,6 +24,7 @@
 #define MLOPS__GPU_CACHE_CLASSES 48              /* 256 B, 512 B, ... 64 KiB */
 #define MLOPS__GPU_CACHE_DEPTH 16                /* blocks per class */
 #define MLOPS__GPU_CACHE_BYTES ((size_t)1 << 20) /* all classes together */
+#define MLOPS__GPU_CACHE_FILTER_BITS 12          /* 4096 counters */
 
 typedef struct mlops__gpu_cache {
 	_Alignas(64) pthread_mutex_t lock; /* caches of different threads share no cache line */
@@ -31,7 +32,14 @@ typedef struct mlops__gpu_cache {
 	mlops__gpu_block *heads[MLOPS__GPU_CACHE_CLASSES]; /* stacks linked by next_free */
 	unsigned count[MLOPS__GPU_CACHE_CLASSES];
 	mlops__addrmap out;           /* live blocks this cache handed out */
-	_Atomic size_t handed;        /* out.count, for a look without the lock */
+	/*
+	 * How many of out's addresses hash to each counter, read without the lock: a zero proves
+	 * an address is not in out, so the free of a pool's block passes the cache by without its
+	 * lock or a probe of out. A counter that reaches 255 stays there (it may then say yes
+	 * wrongly, never no). The thread freeing a block got it after its allocation, by its own
+	 * synchronisation, so it sees the count that allocation added.
+	 */
+	_Atomic unsigned char filter[1 << MLOPS__GPU_CACHE_FILTER_BITS];
 	/* Written under lock, read by statistics without it. allocs, frees and requested count the
 	 * calls this cache served: requested may wrap below zero (freed here, allocated in the pool). */
 	_Atomic uint64_t bytes, allocs, frees, requested;
@@ -52,6 +60,25 @@ mlops__gpu_block *mlops__gpu_cache_pop(mlops__gpu_cache *c, size_t size, void *s
  * The caller holds c->lock.
  */
 int mlops__gpu_cache_push(mlops__gpu_cache *c, mlops__gpu_block *b, void *stream);
+
+/* Counts addr into (1) or out of (-1) c's filter, as it enters or leaves out; c->lock held. */
+void mlops__gpu_cache_filter_count(mlops__gpu_cache *c, uintptr_t addr, int delta);
+
+static inline _Atomic unsigned char *mlops__gpu_cache_filter_counter(mlops__gpu_cache *c, uintptr_t addr)
+{
+	/* The addresses are 256-byte aligned: Fibonacci hashing of the rest, its top bits. */
+	return &c->filter[((uint64_t)(addr >> MLOPS__GPU_ALIGN_SHIFT) * 0x9E3779B97F4A7C15ull) >>
+		(64 - MLOPS__GPU_CACHE_FILTER_BITS)];
+}
+
+/* 0 when c surely did not hand addr out (no lock needed), else 1: then look in out. */
+static inline int mlops__gpu_cache_may_have_handed(mlops__gpu_cache *c, uintptr_t addr)
+{
+	return atomic_load_explicit(mlops__gpu_cache_filter_counter(c, addr), memory_order_relaxed) != 0;
+}
+
+/* 1 when every counter of c's filter counts out's addresses exactly (or stuck at 255); c->lock held. */
+int mlops__gpu_cache_filter_agrees(mlops__gpu_cache *c);
 
 /* Unlinks every cached block and returns them as one list (next_free); the caller holds c->lock. */
 mlops__gpu_block *mlops__gpu_cache_take_all(mlops__gpu_cache *c);

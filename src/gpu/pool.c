@@ -572,18 +572,19 @@ static int alloc_locked(mlops_gpu_pool *p, void **ptr_out, size_t bytes, size_t 
 #define CSET(c, f, v) atomic_store_explicit(&(c)->f, (v), RELAXED) /* under the cache's lock */
 #define CADD(c, f, v) CSET(c, f, atomic_load_explicit(&(c)->f, RELAXED) + (v))
 
-/* c's table of the blocks it handed out (lock held); handed mirrors its size. */
+/* c's table of the blocks it handed out (lock held), and its filter. */
 static void out_put(mlops__gpu_cache *c, mlops__gpu_block *b)
 {
 	mlops__addrmap_put(&c->out, b->addr, b);
-	CSET(c, handed, c->out.count);
+	mlops__gpu_cache_filter_count(c, b->addr, 1);
 }
 
 static mlops__gpu_block *out_take(mlops__gpu_cache *c, void *ptr)
 {
 	mlops__gpu_block *b = mlops__addrmap_take(&c->out, (uintptr_t)ptr);
 
-	CSET(c, handed, c->out.count);
+	if (b != NULL)
+		mlops__gpu_cache_filter_count(c, b->addr, -1);
 	return b;
 }
 
@@ -722,8 +723,8 @@ static int cache_free(mlops_gpu_pool *p, mlops__gpu_cache *c, void *ptr, void *s
 	int kept = 0;
 
 	*out = NULL;
-	/* Nothing handed out (as this thread last saw it): ptr is the pool's, or another cache's. */
-	if (atomic_load_explicit(&c->handed, RELAXED) == 0)
+	/* Not handed out by c: ptr is the pool's, or another cache's. */
+	if (!mlops__gpu_cache_may_have_handed(c, (uintptr_t)ptr))
 		return 0;
 	pthread_mutex_lock(&c->lock);
 	b = out_take(c, ptr);
@@ -1051,6 +1052,7 @@ int mlops__gpu_pool_check(mlops_gpu_pool *p)
 	size_t recorded = p->live.count, stacked = 0;
 	for (int i = 0; p->caches && i < CACHE_COUNT; i++) {
 		recorded += p->caches[i].out.count;
+		CHECK(mlops__gpu_cache_filter_agrees(&p->caches[i]), "cache %d: its filter disagrees with its table", i);
 		for (unsigned k = 0; k < MLOPS__GPU_CACHE_CLASSES; k++)
 			stacked += p->caches[i].count[k];
 	}

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "support.h"
+#include "gpu/cache.h"
 #include "gpu/pool.h"
 
 #define KiB ((size_t)1 << 10)
@@ -860,6 +861,31 @@ static void test_cross_thread_frees(void **state)
 	mlops_gpu_pool_destroy(h.pool);
 }
 
+/* The filter that lets a free pass a cache by: never "no" for a handed-out address. */
+static void test_cache_filter(void **state)
+{
+	(void)state;
+	static mlops__gpu_cache c;  /* zeroed: as a new pool's */
+	uintptr_t a = 0x7f0000001000, b = a + MLOPS__GPU_ALIGN;
+
+	while (mlops__gpu_cache_filter_counter(&c, b) != mlops__gpu_cache_filter_counter(&c, a))
+		b += MLOPS__GPU_ALIGN;
+	assert_false(mlops__gpu_cache_may_have_handed(&c, a));
+	mlops__gpu_cache_filter_count(&c, a, 1);
+	mlops__gpu_cache_filter_count(&c, b, 1);
+	mlops__gpu_cache_filter_count(&c, a, -1);
+	assert_true(mlops__gpu_cache_may_have_handed(&c, b)); /* a's leaving keeps b's count */
+	mlops__gpu_cache_filter_count(&c, b, -1);
+	assert_false(mlops__gpu_cache_may_have_handed(&c, a));
+	assert_false(mlops__gpu_cache_may_have_handed(&c, a + MLOPS__GPU_ALIGN));
+	/* Past 255 the counts are lost: the counter stays up rather than reach 0 too early. */
+	for (int i = 0; i < 300; i++)
+		mlops__gpu_cache_filter_count(&c, a, 1);
+	for (int i = 0; i < 300; i++)
+		mlops__gpu_cache_filter_count(&c, a, -1);
+	assert_true(mlops__gpu_cache_may_have_handed(&c, a));
+}
+
 int main(int argc, char **argv)
 {
 	/* Backend-neutral: these run on the host backend, and again on a device with --device D. */
@@ -889,6 +915,7 @@ int main(int argc, char **argv)
 		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_thread_cache),
 		cmocka_unit_test(test_cross_thread_frees),
+		cmocka_unit_test(test_cache_filter),
 	};
 
 	if (argc == 3 && strcmp(argv[1], "--device") == 0) {
