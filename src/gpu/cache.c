@@ -71,6 +71,14 @@ void mlops__gpu_cache_filter_count(mlops__gpu_cache *c, uintptr_t addr, int delt
 
 	if (v != UCHAR_MAX)
 		atomic_store_explicit(k, (unsigned char)(v + (unsigned)delta), RELAXED);
+	if (v + 1 == UCHAR_MAX && delta > 0)
+		c->filter_stuck = 1;
+	if (c->out.count == 0 && c->filter_stuck) {
+		/* Rare (255 live addresses on one counter, then none live at all): worth 4,096 stores. */
+		for (size_t i = 0; i < sizeof c->filter; i++)
+			atomic_store_explicit(&c->filter[i], 0, RELAXED);
+		c->filter_stuck = 0;
+	}
 }
 
 int mlops__gpu_cache_filter_agrees(mlops__gpu_cache *c)

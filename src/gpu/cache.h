@@ -36,10 +36,11 @@ typedef struct mlops__gpu_cache {
 	 * How many of out's addresses hash to each counter, read without the lock: a zero proves
 	 * an address is not in out, so the free of a pool's block passes the cache by without its
 	 * lock or a probe of out. A counter that reaches 255 stays there (it may then say yes
-	 * wrongly, never no). The thread freeing a block got it after its allocation, by its own
-	 * synchronisation, so it sees the count that allocation added.
+	 * wrongly, never no) until out is empty again. The thread freeing a block got it after its
+	 * allocation, by its own synchronisation, so it sees the count that allocation added.
 	 */
 	_Atomic unsigned char filter[1 << MLOPS__GPU_CACHE_FILTER_BITS];
+	int filter_stuck;             /* some counter is at 255 */
 	/* Written under lock, read by statistics without it. allocs, frees and requested count the
 	 * calls this cache served: requested may wrap below zero (freed here, allocated in the pool). */
 	_Atomic uint64_t bytes, allocs, frees, requested;
@@ -61,7 +62,10 @@ mlops__gpu_block *mlops__gpu_cache_pop(mlops__gpu_cache *c, size_t size, void *s
  */
 int mlops__gpu_cache_push(mlops__gpu_cache *c, mlops__gpu_block *b, void *stream);
 
-/* Counts addr into (1) or out of (-1) c's filter, as it enters or leaves out; c->lock held. */
+/*
+ * Counts addr into (1) or out of (-1) c's filter, once it entered or left out; c->lock held.
+ * When out is empty, counters stuck at 255 are set back to 0.
+ */
 void mlops__gpu_cache_filter_count(mlops__gpu_cache *c, uintptr_t addr, int delta);
 
 static inline _Atomic unsigned char *mlops__gpu_cache_filter_counter(mlops__gpu_cache *c, uintptr_t addr)

@@ -878,12 +878,17 @@ static void test_cache_filter(void **state)
 	mlops__gpu_cache_filter_count(&c, b, -1);
 	assert_false(mlops__gpu_cache_may_have_handed(&c, a));
 	assert_false(mlops__gpu_cache_may_have_handed(&c, a + MLOPS__GPU_ALIGN));
-	/* Past 255 the counts are lost: the counter stays up rather than reach 0 too early. */
+	/* Past 255 the counts are lost: the counter stays up rather than reach 0 too early... */
+	c.out.count = 1; /* as if another block were still out */
 	for (int i = 0; i < 300; i++)
 		mlops__gpu_cache_filter_count(&c, a, 1);
 	for (int i = 0; i < 300; i++)
 		mlops__gpu_cache_filter_count(&c, a, -1);
 	assert_true(mlops__gpu_cache_may_have_handed(&c, a));
+	/* ...until the last block out leaves: then it comes down. */
+	c.out.count = 0;
+	mlops__gpu_cache_filter_count(&c, a, -1);
+	assert_false(mlops__gpu_cache_may_have_handed(&c, a));
 }
 
 int main(int argc, char **argv)
