@@ -16,9 +16,6 @@
  * pool grows, and on trim. Live blocks are recorded in the cache that handed them out, or else
  * in the pool's table. Locks nest in one order: the pool's, then one cache's.
  */
-#include <pthread.h>
-#include <stdatomic.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -26,11 +23,7 @@
 #include "core/features.h"
 #include "core/options.h"
 #include "core/util.h"
-#include "gpu/addrmap.h"
-#include "gpu/backend.h"
-#include "gpu/cache.h"
-#include "gpu/pool.h"
-#include "gpu/tlsf.h"
+#include "gpu/pool_state.h"
 #include "gpu/trace.h"
 
 #define DEFAULT_CHUNK ((size_t)64 << 20)
@@ -39,57 +32,6 @@
 #define GUARD_MIN 64                     /* debug pools: at least this many guard bytes per block */
 #define FILL_GUARD 0xFD
 #define FILL_FREED 0xDD
-#define SLAB_NODES 256
-#define CACHE_COUNT 16                   /* thread caches per pool; more threads share them */
-
-typedef struct {
-	uintptr_t base;
-	size_t size;
-	mlops__gpu_block *first;
-} chunk;
-
-typedef struct slab {
-	struct slab *next;
-	mlops__gpu_block nodes[SLAB_NODES];
-} slab;
-
-/*
- * Counters written under the lock, read without it; in_use and its peak change outside it too
- * (thread caches) and take atomic read-modify-writes. The caches count their own calls.
- */
-typedef struct {
-	_Atomic uint64_t in_use, in_use_peak, requested, reserved, reserved_peak;
-	_Atomic uint64_t allocs, frees, upstream_allocs, upstream_frees, largest_free, ooms, stream_waits;
-} counters;
-
-struct mlops_gpu_pool {
-	pthread_mutex_t lock;
-	mlops__gpu_backend *backend;
-	size_t chunk_bytes, max_bytes, release_threshold;
-	int debug;                 /* guards and fills (host backend only) */
-
-	mlops__gpu_lists **lists;  /* one per stream seen; an empty one is recycled for a new stream */
-	size_t nlists, lists_cap;
-	mlops__gpu_lists *last;    /* the stream of the previous call: the common case */
-	mlops__gpu_lists *fresh;   /* never-used memory: any stream takes it without waiting */
-
-	mlops__addrmap live;       /* live blocks the pool itself handed out */
-	mlops__gpu_cache *caches;  /* CACHE_COUNT of them, or NULL (MLOPS_GPU_POOL_NO_THREAD_CACHE) */
-	chunk *chunks;             /* sorted by base */
-	size_t nchunks, chunks_cap;
-	slab *slabs;
-	mlops__gpu_block *spare;   /* unused nodes, linked by next_free */
-
-	size_t largest;            /* largest free block, exact unless largest_dirty */
-	int largest_dirty;
-	counters c;
-	FILE *trace;
-};
-
-#define GET(f) atomic_load_explicit(&p->c.f, memory_order_relaxed)
-#define SET(f, v) atomic_store_explicit(&p->c.f, (v), memory_order_relaxed)
-#define ADD(f, v) SET(f, GET(f) + (v))
-#define RELAXED memory_order_relaxed
 
 static void in_use_add(mlops_gpu_pool *p, uint64_t n)
 {
@@ -104,25 +46,6 @@ static void in_use_add(mlops_gpu_pool *p, uint64_t n)
 static void in_use_sub(mlops_gpu_pool *p, uint64_t n)
 {
 	atomic_fetch_sub_explicit(&p->c.in_use, n, RELAXED);
-}
-
-/* What the thread caches hold and the calls they served, summed. */
-typedef struct {
-	uint64_t bytes, allocs, frees, requested;
-} cache_totals;
-
-static cache_totals caches_sum(const mlops_gpu_pool *p)
-{
-	cache_totals t = { 0, 0, 0, 0 };
-
-	for (int i = 0; p->caches && i < CACHE_COUNT; i++) {
-		mlops__gpu_cache *c = &p->caches[i];
-		t.bytes += atomic_load_explicit(&c->bytes, RELAXED);
-		t.allocs += atomic_load_explicit(&c->allocs, RELAXED);
-		t.frees += atomic_load_explicit(&c->frees, RELAXED);
-		t.requested += atomic_load_explicit(&c->requested, RELAXED); /* wraps back, as it should */
-	}
-	return t;
 }
 
 /* --- nodes ----------------------------------------------------------------------------- */
@@ -416,21 +339,10 @@ static size_t caches_drain(mlops_gpu_pool *p)
 
 /* --- allocation -------------------------------------------------------------------------------- */
 
-/* Free bytes are those in the lists: cached blocks are neither in use nor free to all. */
-static double fragmentation(uint64_t reserved, uint64_t in_use, uint64_t cached, uint64_t largest)
-{
-	uint64_t held = in_use + cached;
-	uint64_t free_bytes = reserved > held ? reserved - held : 0;
-
-	if (free_bytes == 0 || largest >= free_bytes)
-		return 0.0;
-	return 1.0 - (double)largest / (double)free_bytes;
-}
-
 /* The report PyTorch users ask for when an allocation fails. */
 static int out_of_memory(mlops_gpu_pool *p, int code, size_t bytes, const char *why)
 {
-	uint64_t cached = caches_sum(p).bytes;
+	uint64_t cached = mlops__gpu_caches_sum(p).bytes;
 
 	largest_publish(p);
 	ADD(ooms, 1);
@@ -438,7 +350,7 @@ static int out_of_memory(mlops_gpu_pool *p, int code, size_t bytes, const char *
 		"largest free block %llu, fragmentation %.1f%%, held in thread caches %llu", bytes, why,
 		(unsigned long long)GET(reserved), (unsigned long long)GET(in_use),
 		(unsigned long long)p->largest,
-		100.0 * fragmentation(GET(reserved), GET(in_use), cached, p->largest),
+		100.0 * mlops__gpu_fragmentation(GET(reserved), GET(in_use), cached, p->largest),
 		(unsigned long long)cached);
 }
 
@@ -952,120 +864,4 @@ int mlops_gpu_pool_trim(mlops_gpu_pool *p, size_t keep_bytes, size_t *released_o
 int mlops_gpu_pool_backend(const mlops_gpu_pool *p)
 {
 	return p ? p->backend->kind : -1;
-}
-
-int mlops_gpu_pool_stats(const mlops_gpu_pool *p, mlops_gpu_stats *out)
-{
-	cache_totals t;
-	int rc;
-
-	MLOPS__CHECK_ARG(p);
-	MLOPS__CHECK_ARG(out);
-	if ((rc = mlops__check_version(out->version, MLOPS_GPU_STATS_VERSION, "mlops_gpu_stats")) != 0)
-		return rc;
-	t = caches_sum(p);
-	out->bytes_in_use = GET(in_use);
-	out->bytes_in_use_peak = GET(in_use_peak);
-	out->bytes_requested = GET(requested) + t.requested;
-	out->bytes_reserved = GET(reserved);
-	out->bytes_reserved_peak = GET(reserved_peak);
-	out->alloc_count = GET(allocs) + t.allocs;
-	out->free_count = GET(frees) + t.frees;
-	out->upstream_alloc_count = GET(upstream_allocs);
-	out->upstream_free_count = GET(upstream_frees);
-	out->largest_free_block = GET(largest_free);
-	out->fragmentation = fragmentation(out->bytes_reserved, out->bytes_in_use, t.bytes,
-		out->largest_free_block);
-	out->oom_count = GET(ooms);
-	out->stream_waits = GET(stream_waits);
-	if (out->version >= 2)
-		out->bytes_cached = t.bytes;
-	return MLOPS_OK;
-}
-
-/* --- invariants (tests) ------------------------------------------------------------------------------ */
-
-#define CHECK(cond, ...) do { if (!(cond)) { rc = mlops__error(MLOPS_ECORRUPT, __VA_ARGS__); goto out; } } while (0)
-
-int mlops__gpu_pool_check(mlops_gpu_pool *p)
-{
-	uint64_t reserved = 0, in_use = 0, requested = 0, cached = 0;
-	size_t live = 0, ncached = 0, nfree = 0, largest = 0, listed = 0;
-	cache_totals t;
-	int rc = MLOPS_OK;
-
-	MLOPS__CHECK_ARG(p);
-	pthread_mutex_lock(&p->lock);
-	for (int i = 0; p->caches && i < CACHE_COUNT; i++)
-		pthread_mutex_lock(&p->caches[i].lock);
-	t = caches_sum(p);
-	for (size_t i = 0; i < p->nchunks; i++) {
-		const chunk *c = &p->chunks[i];
-		uintptr_t at = c->base;
-		CHECK(i == 0 || p->chunks[i - 1].base + p->chunks[i - 1].size <= c->base, "chunks overlap");
-		CHECK(c->first->prev_phys == NULL, "chunk %zu: first block has a predecessor", i);
-		for (const mlops__gpu_block *b = c->first; b; b = b->next_phys) {
-			CHECK(b->addr == at, "chunk %zu: blocks do not tile it", i);
-			CHECK(b->size > 0 && b->size % MLOPS__GPU_ALIGN == 0, "block size %zu", b->size);
-			CHECK(b->next_phys == NULL || b->next_phys->prev_phys == b, "broken neighbour links");
-			at += b->size;
-			if (b->owner) {
-				nfree++;
-				if (b->size > largest)
-					largest = b->size;
-				const mlops__gpu_lists *no = b->next_phys ? b->next_phys->owner : NULL;
-				CHECK(!(no && (no == b->owner || no == p->fresh || b->owner == p->fresh)),
-					"free neighbours not merged");
-			} else if (b->requested == 0) {
-				ncached++;
-				cached += b->size;
-				CHECK(b->size <= MLOPS__GPU_CACHE_MAX && mlops__gpu_class_size(b->size) == b->size,
-					"cached block of %zu bytes", b->size);
-			} else {
-				live++;
-				in_use += b->size;
-				requested += b->requested;
-				CHECK(b->requested <= b->size, "live block size");
-			}
-		}
-		CHECK(at == c->base + c->size, "chunk %zu: blocks do not cover it", i);
-		reserved += c->size;
-	}
-	for (size_t i = 0; i <= p->nlists; i++) {
-		const mlops__gpu_lists *l = i < p->nlists ? p->lists[i] : p->fresh;
-		size_t n = 0;
-		for (unsigned fl = 0; fl < MLOPS__TLSF_FL_COUNT; fl++)
-			for (unsigned sl = 0; sl < MLOPS__TLSF_SL_COUNT; sl++) {
-				int bit = (l->sl_bitmap[fl] >> sl) & 1;
-				CHECK(bit == (l->heads[fl][sl] != NULL), "bitmap disagrees with list");
-				for (const mlops__gpu_block *b = l->heads[fl][sl]; b; b = b->next_free) {
-					unsigned f, s;
-					mlops__tlsf_mapping(b->size >> MLOPS__GPU_ALIGN_SHIFT, &f, &s);
-					CHECK(b->owner == l && f == fl && s == sl, "block in the wrong list");
-					n++;
-				}
-			}
-		CHECK(n == l->nfree, "list count");
-		listed += n;
-	}
-	CHECK(listed == nfree, "free blocks: %zu in lists, %zu in chunks", listed, nfree);
-	size_t recorded = p->live.count, stacked = 0;
-	for (int i = 0; p->caches && i < CACHE_COUNT; i++) {
-		recorded += p->caches[i].out.count;
-		CHECK(mlops__gpu_cache_filter_agrees(&p->caches[i]), "cache %d: its filter disagrees with its table", i);
-		for (unsigned k = 0; k < MLOPS__GPU_CACHE_CLASSES; k++)
-			stacked += p->caches[i].count[k];
-	}
-	CHECK(live == recorded, "live blocks: %zu in chunks, %zu recorded", live, recorded);
-	CHECK(ncached == stacked && cached == t.bytes, "cached blocks: %zu in chunks, %zu in the caches",
-		ncached, stacked);
-	CHECK(reserved == GET(reserved) && in_use == GET(in_use) && requested == GET(requested) + t.requested,
-		"counters disagree with the blocks");
-	CHECK(largest == GET(largest_free), "largest free block %zu, published %llu", largest,
-		(unsigned long long)GET(largest_free));
-out:
-	for (int i = 0; p->caches && i < CACHE_COUNT; i++)
-		pthread_mutex_unlock(&p->caches[i].lock);
-	pthread_mutex_unlock(&p->lock);
-	return rc;
 }
