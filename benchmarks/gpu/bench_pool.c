@@ -152,6 +152,7 @@ static int cmp_double(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* Sorts v (v[0] is then the least) and returns its median. */
 static double median(double *v, size_t n)
 {
 	qsort(v, n, sizeof *v, cmp_double);
@@ -173,7 +174,7 @@ static void random_allocations(size_t cap)
 			size_t runs = nops * 3 >= WARM_CALLS ? 3 : WARM_CALLS / nops;
 			void **live = malloc(trace_allocs[k] * sizeof *live);
 			double *t_pool = malloc(runs * sizeof *t_pool), *t_malloc = malloc(runs * sizeof *t_malloc);
-			double cold, best_pool = 1e9, med_pool, med_malloc;
+			double cold, med_pool, med_malloc;
 			mlops_gpu_stats st = { .version = MLOPS_GPU_STATS_VERSION };
 			mlops_gpu_pool *p = host_pool(0);
 			/*
@@ -182,11 +183,8 @@ static void random_allocations(size_t cap)
 			 * first, cold run (chunks taken from upstream) is shown apart.
 			 */
 			cold = run_pool(p, ops, nops, live, NULL);
-			for (size_t r = 0; r < runs; r++) {
+			for (size_t r = 0; r < runs; r++)
 				t_pool[r] = run_pool(p, ops, nops, live, NULL);
-				if (t_pool[r] < best_pool)
-					best_pool = t_pool[r];
-			}
 			run_malloc(ops, nops, live);
 			for (size_t r = 0; r < runs; r++)
 				t_malloc[r] = run_malloc(ops, nops, live);
@@ -195,7 +193,7 @@ static void random_allocations(size_t cap)
 			mlops_gpu_pool_stats(p, &st);
 			mlops_gpu_pool_destroy(p);
 			printf("%8zu %8zu %10zu %6zu %10.1f %10.1f %10.1f %12.1f %12.2f %14.3f\n", trace_max_mib[m],
-				trace_allocs[k], nops, runs, med_pool / nops * 1e9, best_pool / nops * 1e9,
+				trace_allocs[k], nops, runs, med_pool / nops * 1e9, t_pool[0] / nops * 1e9,
 				cold / nops * 1e9, med_malloc / nops * 1e9, med_malloc / med_pool,
 				(double)st.bytes_reserved_peak / (double)st.bytes_in_use_peak);
 			fflush(stdout);

@@ -25,10 +25,15 @@ void mlops__addrmap_free(mlops__addrmap *m);
 /* Makes room for one more entry; MLOPS_ENOMEM (map unchanged) when it cannot grow. */
 int mlops__addrmap_reserve(mlops__addrmap *m);
 
+/* Addresses are 256-byte aligned: drop the zero bits, then Fibonacci hashing; the top 64 - shift bits. */
+static inline size_t mlops__addr_hash(uintptr_t key, unsigned shift)
+{
+	return (size_t)(((uint64_t)(key >> 8) * 0x9E3779B97F4A7C15ull) >> shift);
+}
+
 static inline size_t mlops__addrmap_hash(const mlops__addrmap *m, uintptr_t key)
 {
-	/* Addresses are 256-byte aligned: drop the zero bits, then Fibonacci hashing (top bits). */
-	return (size_t)(((uint64_t)(key >> 8) * 0x9E3779B97F4A7C15ull) >> m->shift);
+	return mlops__addr_hash(key, m->shift);
 }
 
 /* Inserts key (absent) after mlops__addrmap_reserve succeeded. */

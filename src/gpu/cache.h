@@ -70,9 +70,7 @@ void mlops__gpu_cache_filter_count(mlops__gpu_cache *c, uintptr_t addr, int delt
 
 static inline _Atomic unsigned char *mlops__gpu_cache_filter_counter(mlops__gpu_cache *c, uintptr_t addr)
 {
-	/* The addresses are 256-byte aligned: Fibonacci hashing of the rest, its top bits. */
-	return &c->filter[((uint64_t)(addr >> MLOPS__GPU_ALIGN_SHIFT) * 0x9E3779B97F4A7C15ull) >>
-		(64 - MLOPS__GPU_CACHE_FILTER_BITS)];
+	return &c->filter[mlops__addr_hash(addr, 64 - MLOPS__GPU_CACHE_FILTER_BITS)];
 }
 
 /* 0 when c surely did not hand addr out (no lock needed), else 1: then look in out. */
