@@ -1,6 +1,7 @@
 # libmlops — the two commands of the README, and a few more.
 #   make demo   set everything up, build, and run the end-to-end example on the default store
 #   make test   set everything up, build, and run every test suite (plain and under ASan+UBSan)
+#   make fuzz   run every libFuzzer target (tests/fuzz) for FUZZ_SECONDS each, growing the corpus
 # Both install missing Debian packages first (as root, with apt-get) and drive meson.
 
 BUILD      ?= build
@@ -11,7 +12,7 @@ DEBIAN_PACKAGES = meson ninja-build pkg-config gcc g++ libsqlite3-dev zlib1g-dev
                   libssl-dev libcurl4-openssl-dev libcmocka-dev libdlpack-dev abigail-tools \
                   binutils python3 golang-go chromium
 
-.PHONY: all deps pydeps build demo test test-plain test-bindings test-asan test-bindings-asan bench clean
+.PHONY: all deps pydeps build demo test test-plain test-bindings test-asan test-bindings-asan bench fuzz clean
 
 all: build
 
@@ -80,6 +81,22 @@ test-asan: $(ASAN_BUILD)/build.ninja
 
 test-bindings-asan:
 	$(call run-bindings,$(ASAN_BUILD),$(SANITIZER_PRELOAD),-asan)
+
+# libFuzzer on every target of tests/fuzz (clang, ASan+UBSan): FUZZ_SECONDS each (default 60),
+# new coverage merged into tests/fuzz/corpus/; FUZZ_TARGETS="search csv" picks some.
+FUZZ_BUILD   ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+
+$(FUZZ_BUILD)/build.ninja:
+	CC=clang meson setup $(FUZZ_BUILD) -Dfuzzing=true -Dcuda=disabled -Db_sanitize=address,undefined \
+		-Db_lundef=false -Dbenchmarks=false
+
+fuzz: deps
+	@scripts/install-deps clang
+	$(MAKE) --no-print-directory $(FUZZ_BUILD)/build.ninja
+	ninja -C $(FUZZ_BUILD)
+	scripts/fuzz $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 bench: deps
 	[ -f build-release/build.ninja ] || meson setup build-release --buildtype=release
