@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs the build into a scratch root and builds a program the way users do:
 # cc app.c $(pkg-config --cflags --libs libmlops), shared and static; runs both. Also checks
-# that libmlops.so needs no CUDA library (the runtime is linked statically).
+# that libmlops.so needs no CUDA library (the runtime is linked statically), and that the
+# installed mlops tool starts.
 # Usage: check_install.sh BUILD_DIR APP_C
 set -eu
 build=$1; app=$2
@@ -27,4 +28,8 @@ $cc -std=c11 -Wall -Werror -o "$root/app-static" "$app" $(pkg-config --cflags li
 	"$(dirname "$lib")/libmlops.a" $(pkg-config --libs-only-other --libs-only-L --static libmlops | sed 's/-lmlops//') \
 	$(pkg-config --static --libs-only-l libmlops | sed 's/-lmlops//')
 "$root/app-static" "$root/app-static.db"
+# The installed tool starts with no help from the environment (its rpath finds the library).
+cli=$(find "$root" -path '*/bin/mlops' | head -n 1)
+[ -n "$cli" ] || { echo "bin/mlops was not installed"; exit 1; }
+env -u LD_LIBRARY_PATH "$cli" version >/dev/null || { echo "FAIL: the installed mlops does not start"; exit 1; }
 echo "installed headers, pkg-config file and libraries build and run a program (shared and static)"
