@@ -15,6 +15,7 @@ from . import _lib
 from ._common import take_string
 from ._dlpack import as_tensor
 from ._errors import EBUSY, EINVAL, InvalidArgument, check_status
+from ._frame import by_name, for_build
 from ._handle import Handle, cstr, cstr_opt, opaque, pystr
 from ._store import Store, store_p
 from ._tracking import Run, run_p
@@ -186,10 +187,12 @@ class Profile(Handle):
     def build(cls, reference: Any, names: Optional[Sequence[str]] = None, *, max_samples: int = 0,
               n_bins: int = 0, nan_policy: str = "drop", seed: int = 0, threads: int = 0) -> "Profile":
         """Profiles every column of reference: a 2-D array (rows x features) or 1-D (one
-        feature), float32/float64 in any order or strides, or any ``__dlpack__`` object.
-        names: one distinct name per feature (None: "f0", "f1", ...). max_samples caps the sorted
-        sample kept per feature (0: every value); n_bins: PSI bins (0: 10); nan_policy "drop" or
-        "reject"."""
+        feature), float32/float64 in any order or strides, any ``__dlpack__`` object, or a
+        DataFrame (pandas, polars, pyarrow), whose columns name the features.
+        names: one distinct name per feature (None: the DataFrame's columns, else "f0", "f1",
+        ...); with a DataFrame, the columns to profile. max_samples caps the sorted sample kept
+        per feature (0: every value); n_bins: PSI bins (0: 10); nan_policy "drop" or "reject"."""
+        reference, names = for_build(reference, names)
         o = ProfileOptions(PROFILE_OPTIONS_VERSION, _uint(max_samples, "max_samples", 64),
                            _uint(n_bins, "n_bins"), _choice(_NAN_POLICIES, nan_policy, "nan_policy"),
                            _uint(seed, "seed", 64), _uint(threads, "threads"))
@@ -387,8 +390,10 @@ def compare(profile: Profile, current: Any, *, stats: Union[str, Iterable[str], 
             method: str = "auto", psi_threshold: float = 0.0, pvalue_threshold: float = 0.0,
             wasserstein_threshold: float = 0.0, js_threshold: float = 0.0, epsilon: float = 0.0,
             evidently_psi: bool = False, threads: int = 0, gpu: str = "auto") -> Report:
-    """Compares every feature of current (rows x features in the profile's order: an array or a
-    ``__dlpack__`` object) with profile.
+    """Compares every feature of current with profile: a DataFrame (pandas, polars, pyarrow),
+    whose columns are taken by the profile's feature names (in any order; others ignored; a
+    missing one raises FeatureNotFound), or rows x features in the profile's order (an array or a
+    ``__dlpack__`` object).
 
     stats: any of "ks", "psi", "wasserstein", "js" (None: ks and psi); correction of the KS
     p-values across features: "none" | "bonferroni" | "bh". A feature is drifted when a
@@ -400,7 +405,7 @@ def compare(profile: Profile, current: Any, *, stats: Union[str, Iterable[str], 
                          pvalue_threshold, wasserstein_threshold, js_threshold, epsilon, evidently_psi,
                          threads, gpu)
     ptr = report_p()
-    with as_tensor(current, "current") as t:
+    with as_tensor(by_name(current, lambda: profile.names), "current") as t:
         _compare(ctypes.byref(ptr), profile._handle(), t.address, ctypes.byref(o))
     return Report(ptr)
 
@@ -443,6 +448,7 @@ class Monitor(Handle):
         ptr = monitor_p()
         _monitor_create(ctypes.byref(ptr), profile._handle(), ctypes.byref(o))
         super().__init__(ptr, parent=profile)
+        self._names = profile.names
         # The run is a second parent: ending it must stop the monitor logging to it first.
         self._run = run
         if run is not None:
@@ -469,9 +475,10 @@ class Monitor(Handle):
         super().close()
 
     def observe(self, batch: Any) -> None:
-        """Adds the rows of batch (rows x features, or 1-D for one feature) to the window,
+        """Adds the rows of batch (a DataFrame, whose columns are taken by the profile's feature
+        names; or rows x features in the profile's order, or 1-D for one feature) to the window,
         closing windows as they fill; alerts run before it returns."""
-        with as_tensor(batch, "batch") as t:
+        with as_tensor(by_name(batch, lambda: self._names), "batch") as t:
             _monitor_observe(self._handle(), t.address)
 
     def flush(self) -> None:

@@ -223,8 +223,9 @@ def correct(pvalues: Any, method: str = "bh") -> np.ndarray:
     return out
 
 
-# The batched, profile-based API (profiles, compare, reports, the monitor) on 2-D arrays or
-# DLPack tensors.
+# The batched, profile-based API (profiles, compare, reports, the monitor) on 2-D arrays,
+# DLPack tensors or DataFrames (columns by name).
 from ._dlpack import as_tensor  # noqa: E402
+from ._frame import FeatureNotFound  # noqa: E402
 from ._profile import (FeatureDrift, FeatureSummary, Monitor, MonitorCounters, Profile, Report,  # noqa: E402
                        compare)
