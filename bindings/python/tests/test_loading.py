@@ -26,7 +26,7 @@ def test_not_found_names_every_place(bare_env: Dict[str, str], package_copy: Pat
     r = run_python(PRINT_PATH, bare_env, cwd=package_copy)
     assert r.returncode != 0
     assert "ImportError: mlops: cannot find libmlops; tried, in order:" in r.stderr
-    for place in ("$MLOPS_LIBRARY (not set)", "not inside a libmlops checkout",
+    for place in ("$MLOPS_LIBRARY (not set)", "not a pip-installed package", "not inside a libmlops checkout",
                   "find_library('mlops')", "pkg-config --variable=libdir libmlops",
                   "Set $MLOPS_LIBRARY"):
         assert place in r.stderr, r.stderr
@@ -47,6 +47,17 @@ def test_explicit_library(bare_env: Dict[str, str], package_copy: Path) -> None:
     r = run_python(PRINT_PATH, bare_env)
     assert r.returncode == 0, r.stderr
     assert r.stdout.strip() == real_library()
+
+
+def test_bundled_library_comes_before_the_checkout(bare_env: Dict[str, str], tmp_path: Path) -> None:
+    """What pip installs: mlops/libmlops.so beside the modules wins over every other place."""
+    site = tmp_path / "site"
+    shutil.copytree(Path(mlops.__file__).parent, site / "mlops", ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copy(real_library(), site / "mlops" / "libmlops.so")
+    bare_env["PYTHONPATH"] = str(site)
+    r = run_python(PRINT_PATH, bare_env)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == str(site / "mlops" / "libmlops.so")
 
 
 def test_build_tree_of_a_checkout(bare_env: Dict[str, str], tmp_path: Path) -> None:
