@@ -10,7 +10,7 @@ ASAN_BUILD ?= build-asan
 MESON_OPTS ?=
 
 DEBIAN_PACKAGES = meson ninja-build pkg-config gcc g++ libsqlite3-dev zlib1g-dev libjansson-dev \
-                  libssl-dev libcurl4-openssl-dev libcmocka-dev libdlpack-dev abigail-tools \
+                  libssl-dev libcurl4-openssl-dev libcmocka-dev libdlpack-dev libcsv-dev abigail-tools \
                   binutils python3 golang-go chromium
 
 .PHONY: all deps pydeps build demo test test-plain test-bindings test-asan test-bindings-asan bench fuzz wheel clean

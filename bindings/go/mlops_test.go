@@ -313,7 +313,7 @@ func TestErrPermissionDenied(t *testing.T) {
 	os.Chmod(path, 0o444)
 	if os.Geteuid() != 0 {
 		_, err := mlops.Open(path)
-		wantErr(t, err, mlops.ErrPermissionDenied, "readonly")
+		wantErr(t, err, mlops.ErrPermissionDenied, "not writable")
 		return
 	}
 	self, _ := os.Executable()
@@ -330,7 +330,7 @@ func TestErrPermissionDenied(t *testing.T) {
 		t.Skipf("cannot run as nobody: %v %s", err, got)
 	}
 	want := fmt.Sprintf("code %d:", mlops.CodePermissionDenied)
-	if !strings.HasPrefix(string(got), want) || !strings.Contains(string(got), "readonly") {
+	if !strings.HasPrefix(string(got), want) || !strings.Contains(string(got), "not writable") {
 		t.Fatalf("as nobody: %q, want %q...", got, want)
 	}
 }

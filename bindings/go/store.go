@@ -43,6 +43,11 @@ type StoreOptions struct {
 	OnFull         OnFull        // OnFullBlock (default) or OnFullBusy
 	ArtifactRoot   string        // artifact directory ("": "<db file>.artifacts")
 	Actor          string        // who makes changes, for the registry audit ("": $USER)
+	// MLflow stores: where writes wait for the server ("": this user's private spool for it,
+	// under $XDG_STATE_HOME/mlops or ~/.local/state/mlops), and how long Close waits for it to
+	// drain (0: 10 s).
+	SpoolPath    string
+	CloseTimeout time.Duration
 }
 
 // Store is an open store: an SQLite file or an MLflow tracking server. It may be used from
@@ -131,6 +136,11 @@ func openStore(uri string, opts *StoreOptions, version uint) (*Store, error) {
 		defer C.free(unsafe.Pointer(copts.artifact_root))
 		copts.actor = cstringOpt(opts.Actor)
 		defer C.free(unsafe.Pointer(copts.actor))
+		copts.spool_path = cstringOpt(opts.SpoolPath)
+		defer C.free(unsafe.Pointer(copts.spool_path))
+		if copts.close_timeout_ms, err = millis(opts.CloseTimeout, "CloseTimeout"); err != nil {
+			return nil, err
+		}
 	}
 	curi := cstringOpt(uri)
 	defer C.free(unsafe.Pointer(curi))
@@ -157,7 +167,9 @@ func (s *Store) use(f func(p *C.mlops_store) C.int) (C.int, error) {
 }
 
 // Close flushes and frees the store; calling it again does nothing. The store is freed even
-// when the final flush fails: the error then says why and what was lost.
+// when the final flush fails: the error then says why and what was lost. On an MLflow store,
+// writes still undelivered after CloseTimeout are an error matching ErrBusy ("N writes wait
+// in the spool ..."): not lost, the next process that opens the server sends them.
 func (s *Store) Close() error {
 	// Live runs end (FINISHED) and watchers stop first; the first error is kept.
 	s.kidsMu.Lock()
@@ -209,6 +221,24 @@ func (s *Store) URI() string {
 		return 0
 	})
 	return uri
+}
+
+// Sync waits until every spooled write reached the MLflow server or was refused by it, at most
+// timeout; the error says why some still wait. Other stores: a flush.
+func (s *Store) Sync(timeout time.Duration) error {
+	ms, err := millis(timeout, "timeout")
+	if err != nil {
+		return err
+	}
+	_, err = s.use(func(p *C.mlops_store) C.int { return C.mlops_store_sync(p, ms) })
+	return err
+}
+
+// Backlog is what an MLflow store's spool holds: writes waiting, and writes the server refused.
+func (s *Store) Backlog() (pending, rejected uint64, err error) {
+	var p, r C.uint64_t
+	_, err = s.use(func(ptr *C.mlops_store) C.int { return C.mlops_store_backlog(&p, &r, ptr) })
+	return uint64(p), uint64(r), err
 }
 
 // SchemaVersion is the schema version of an SQLite store (0 for other backends).

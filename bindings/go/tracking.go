@@ -206,6 +206,24 @@ func (r *Run) End(status RunStatus) error {
 	return err
 }
 
+// RemoteID is where run runID (either id) is on an MLflow server: MLflow's own run id, and the
+// run's page in MLflow's UI. ErrBusy while its creation still waits in the spool (Sync
+// delivers it), ErrUnsupported for other stores.
+func (s *Store) RemoteID(runID string) (id, url string, err error) {
+	cid := cstr(runID)
+	defer free(cid)
+	var cidOut, curl *C.char
+	if _, err = s.use(func(p *C.mlops_store) C.int { return C.mlops_run_remote_id(&cidOut, &curl, p, cid) }); err != nil {
+		return "", "", err
+	}
+	defer C.mlops_free(unsafe.Pointer(cidOut))
+	defer C.mlops_free(unsafe.Pointer(curl))
+	return C.GoString(cidOut), C.GoString(curl), nil
+}
+
+// RemoteID is the run's MLflow id and UI page (Store.RemoteID); valid after End too.
+func (r *Run) RemoteID() (id, url string, err error) { return r.store.RemoteID(r.id) }
+
 // Close ends the run FINISHED (io.Closer).
 func (r *Run) Close() error { return r.End(RunFinished) }
 

@@ -225,7 +225,8 @@ typedef struct mlops_model_watcher mlops_model_watcher;
 
 /*
  * Starts a thread that polls ref every interval_ms (0 = 100) and calls cb when what it resolves
- * to changes. Stop it with mlops_model_unwatch() before closing the store.
+ * to changes. Stop it with mlops_model_unwatch() before closing the store. The thread does not
+ * follow fork(): in a child, cb is not called and mlops_model_unwatch only frees the watcher.
  */
 MLOPS_API int mlops_model_watch(mlops_model_watcher **out, mlops_store *s, const char *ref,
                                 unsigned interval_ms, mlops_model_watch_cb cb, void *payload);

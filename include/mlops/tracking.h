@@ -119,8 +119,13 @@ MLOPS_API int mlops_run_log(mlops_metric_key *k, double value, int64_t step);
 /*
  * Logs a file: copies local_path to <artifact_root>/<experiment id>/<run id>/artifacts/
  * [artifact_dir/]<file name>, recording its size and SHA-256. artifact_dir NULL = the root.
- * A directory that is absolute, has a ".." segment, or leads outside the root through a
- * symbolic link is MLOPS_EPERM.
+ * Paths are normalised ("./a//b/" is "a/b"). A directory that is absolute, has a ".." segment,
+ * or leads through a symbolic link inside the run's directory is MLOPS_EPERM, and nothing is
+ * created then; a backslash or a control character in the path is MLOPS_EINVAL. The run's
+ * directories are created 0700, its files 0600.
+ * Logging a path again replaces the file and its record together: on any failure (a store
+ * locked past busy_timeout_ms, a full disk) the previous file and record stay as they were,
+ * and nothing of the new copy is left behind.
  * On an MLflow store the copy is then uploaded through the server's artifact proxy to the
  * run's artifact_uri (mlflow-artifacts:/...; any other is MLOPS_EUNSUPPORTED) and removed: in
  * SYNC mode before the call returns, in BUFFERED mode by the spool's sync thread, in order.
@@ -145,6 +150,20 @@ MLOPS_API int mlops_run_end(mlops_run *r, int status /* MLOPS_RUN_FINISHED | _FA
 /* Marks a run deleted (hidden from search; cannot be resumed) or restores it. */
 MLOPS_API int mlops_run_delete(mlops_store *s, const char *run_id);
 MLOPS_API int mlops_run_restore(mlops_store *s, const char *run_id);
+
+/*
+ * Where run run_id is on an MLflow server. MLflow picks its own run id at runs/create, so the
+ * id mlops_run_start hands out (mlops_run_id) is not the one MLflow's UI and clients show.
+ * *id_out: the server's run id; *url_out (may be NULL): the run's page in MLflow's UI,
+ * "<server>/#/experiments/<experiment id>/runs/<server id>", credentials masked. Free both
+ * with mlops_free. run_id may be either id; reads take either too.
+ * MLOPS_EBUSY: not known yet, the run's creation still waits in the spool (BUFFERED mode;
+ * mlops_store_sync delivers it). MLOPS_ENOTFOUND: no such run on the server.
+ * MLOPS_EUNSUPPORTED: not an MLflow store (a SQLite store's runs have only their own id).
+ * The id is known without asking the server once the spool delivered the creation; the URL
+ * asks the server for the run's experiment (network errors as for reads).
+ */
+MLOPS_API int mlops_run_remote_id(char **id_out, char **url_out, mlops_store *s, const char *run_id);
 
 /* ---- reading ---- */
 
@@ -175,6 +194,16 @@ MLOPS_API const char *mlops_run_info_id(const mlops_run_info *ri);
 MLOPS_API const char *mlops_run_info_name(const mlops_run_info *ri);
 MLOPS_API const char *mlops_run_info_experiment_id(const mlops_run_info *ri);
 MLOPS_API const char *mlops_run_info_parent_id(const mlops_run_info *ri);     /* NULL: top-level run */
+/*
+ * The run's artifact directory. On a SQLite store it is an absolute path, whatever the
+ * working directory: the store records it relative to the store file's directory when it
+ * lies beneath it (the default, "<db file>.artifacts" beside the db, so that the directory
+ * can be moved or mounted elsewhere as a whole), absolute otherwise. Older stores recorded
+ * it relative to the working directory of the process that started the run; opening one
+ * read-write migrates the default layout, and any other relative location is then read
+ * against the store's directory. attributes.artifact_uri in a search filter compares with this
+ * absolute form. On an MLflow store it is the server's URI (mlflow-artifacts:/...).
+ */
 MLOPS_API const char *mlops_run_info_artifact_uri(const mlops_run_info *ri);
 MLOPS_API int mlops_run_info_status(const mlops_run_info *ri);                /* MLOPS_RUN_* */
 MLOPS_API int mlops_run_info_deleted(const mlops_run_info *ri);

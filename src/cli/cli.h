@@ -46,6 +46,12 @@ int cli_fail(int code, const char *what);
 /* Opens the store named by --store (or the defaults). Reports failures itself. */
 int cli_open_store(mlops_store **out, const cli *c);
 
+/*
+ * The same for a command that only reads: a missing store is not created (exit 3, "no store
+ * at ..."), and one this process cannot write (a read-only mount) is opened read-only.
+ */
+int cli_open_store_to_read(mlops_store **out, const cli *c);
+
 /* Prints j as indented JSON on stdout and frees it; returns CLI_OK. */
 int cli_print_json(json_t *j);
 

@@ -161,7 +161,7 @@ static int compare(cli *c)
 	double *x = NULL;
 	size_t rows = 0;
 	int64_t shape[2];
-	if ((rc = cli_open_store(&s, c)) != CLI_OK)
+	if ((rc = cli_open_store_to_read(&s, c)) != CLI_OK)
 		return rc;
 	rc = mlops_drift_profile_load(&p, s, ref);
 	mlops_store_close(s);

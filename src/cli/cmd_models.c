@@ -71,7 +71,7 @@ static int models_list(cli *c)
 
 	if (c->argc > 2)
 		return cli_usage_error("usage: mlops models list [PREFIX]");
-	if ((rc = cli_open_store(&s, c)) != CLI_OK)
+	if ((rc = cli_open_store_to_read(&s, c)) != CLI_OK)
 		return rc;
 	if ((rc = mlops_model_list(&names, &n, s, c->argc == 2 ? c->argv[1] : NULL)) < 0)
 		return finish(s, rc, "models list");
@@ -107,7 +107,7 @@ static int models_show(cli *c)
 
 	if (c->argc != 2)
 		return cli_usage_error("usage: mlops models show NAME");
-	if ((rc = cli_open_store(&s, c)) != CLI_OK)
+	if ((rc = cli_open_store_to_read(&s, c)) != CLI_OK)
 		return rc;
 	if ((rc = mlops_model_get(&m, s, c->argv[1])) < 0) {
 		rc = cli_fail(rc, "models show");
@@ -261,7 +261,7 @@ static int models_audit(cli *c)
 
 	if (c->argc > 2)
 		return cli_usage_error("usage: mlops models audit [NAME]");
-	if ((rc = cli_open_store(&s, c)) != CLI_OK)
+	if ((rc = cli_open_store_to_read(&s, c)) != CLI_OK)
 		return rc;
 	if ((rc = mlops_model_audit(&e, &n, s, c->argc == 2 ? c->argv[1] : NULL)) < 0)
 		return finish(s, rc, "audit");

@@ -35,6 +35,7 @@ static const char style[] =
 	".xl{font-size:10px;fill:#6b7280;text-anchor:middle}.lg{font-size:11px;fill:#374151}"
 	".g{stroke:#f0f1f3}.ax{stroke:#9ca3af}.th{stroke:#dc2626;stroke-dasharray:5 4}.tl{font-size:10px;fill:#dc2626;text-anchor:end}"
 	".pill{display:inline-block;padding:1px 8px;border-radius:10px;font-size:12px;background:#e5e7eb}"
+	".missing{color:#b91c1c}"
 	".ok{background:#dcfce7;color:#166534}.bad{background:#fee2e2;color:#991b1b}";
 
 static void text(FILE *out, const char *s)
@@ -148,16 +149,30 @@ static void drift_charts(FILE *out, mlops_store *s, const mlops_run_info *ri, co
 	free_series(d, n);
 }
 
+/* A chart the report cannot draw says so, in the report and on stderr, rather than vanish. */
+static void not_shown(FILE *out, const char *what, const char *why)
+{
+	fputs("<p class=\"missing\">Not shown: ", out);
+	text(out, what);
+	fputs(": ", out);
+	text(out, why);
+	fputs("</p>", out);
+	fprintf(stderr, "mlops: report: not shown: %s: %s\n", what, why);
+}
+
 /* reference-vs-current histograms from the run's drift/<feature>.hist.json artifacts. */
 static void drift_histograms(FILE *out, mlops_store *s, const char *run)
 {
 	mlops_artifact_list *al;
-	char tmpl[] = "/tmp/mlops-report-XXXXXX";
+	char tmpl[] = "/tmp/mlops-report-XXXXXX", what[600];
 	int fd;
 
-	if (mlops_artifact_list_get(&al, s, run) < 0)
+	if (mlops_artifact_list_get(&al, s, run) < 0) {
+		not_shown(out, "histograms of drifted features", mlops_errmsg());
 		return;
+	}
 	if ((fd = mkstemp(tmpl)) < 0) {
+		not_shown(out, "histograms of drifted features", "cannot create a temporary file");
 		mlops_artifact_list_free(al);
 		return;
 	}
@@ -167,13 +182,18 @@ static void drift_histograms(FILE *out, mlops_store *s, const char *run)
 		size_t len = strlen(path);
 		if (strncmp(path, "drift/", 6) != 0 || len < 16 || strcmp(path + len - 10, ".hist.json") != 0)
 			continue;
-		if (mlops_artifact_download(s, run, path, tmpl) < 0)
+		snprintf(what, sizeof what, "histogram from artifact %s", path);
+		if (mlops_artifact_download(s, run, path, tmpl) < 0) {
+			not_shown(out, what, mlops_errmsg());
 			continue;
+		}
 		json_t *j = json_load_file(tmpl, 0, NULL);
 		json_t *labels = json_object_get(j, "labels"), *ref = json_object_get(j, "reference"),
 			*cur = json_object_get(j, "current");
 		size_t nb = json_array_size(ref);
-		if (nb > 0 && nb == json_array_size(cur) && nb <= 64) {
+		if (!(nb > 0 && nb == json_array_size(cur) && nb <= 64)) {
+			not_shown(out, what, "not {\"labels\", \"reference\", \"current\"} with 1 to 64 bins");
+		} else {
 			double r[64], c[64];
 			const char *lab[64];
 			for (size_t k = 0; k < nb; k++) {
@@ -344,7 +364,7 @@ int cmd_report(cli *c)
 	}
 	if (output == NULL || optind >= c->argc)
 		return cli_usage_error("usage: mlops report RUN_ID|MODEL... -o report.html");
-	if ((rc = cli_open_store(&s, c)) != CLI_OK)
+	if ((rc = cli_open_store_to_read(&s, c)) != CLI_OK)
 		return rc;
 	if ((out = fopen(output, "w")) == NULL) {
 		mlops_store_close(s);

@@ -100,7 +100,7 @@ static int search(cli *c, int want_filter)
 		return cli_usage_error("unexpected argument '%s'", c->argv[optind]);
 	if (filter != NULL && !want_filter)
 		return cli_usage_error("runs list takes no --filter (use runs search)");
-	if ((rc = cli_open_store(&s, c)) != CLI_OK)
+	if ((rc = cli_open_store_to_read(&s, c)) != CLI_OK)
 		return rc;
 	rc = mlops_runs_search(&l, s, experiment, filter, order_by, max);
 	if (rc < 0)
@@ -124,15 +124,28 @@ static int runs_show(cli *c)
 
 	if (c->argc != 2)
 		return cli_usage_error("usage: mlops runs show RUN_ID");
-	if ((rc = cli_open_store(&s, c)) != CLI_OK)
+	if ((rc = cli_open_store_to_read(&s, c)) != CLI_OK)
 		return rc;
 	if ((rc = mlops_run_get(&ri, s, c->argv[1])) < 0) {
 		rc = cli_fail(rc, "runs show");
 		mlops_store_close(s);
 		return rc;
 	}
+	/*
+	 * On an MLflow server: the run's id there and its page in MLflow's UI. Not yet known while
+	 * its creation waits in the spool (EBUSY); no such thing for other stores (EUNSUPPORTED).
+	 */
+	char *remote_id = NULL, *remote_url = NULL;
+	int remote = mlops_run_remote_id(&remote_id, &remote_url, s, c->argv[1]);
+	char why[512];
+	snprintf(why, sizeof why, "%s", remote < 0 ? mlops_errmsg() : "");
 	if (c->json) {
-		rc = cli_print_json(cli_run_json(ri));
+		json_t *j = cli_run_json(ri);
+		if (remote != MLOPS_EUNSUPPORTED)
+			json_object_set_new(j, "remote", remote == MLOPS_OK
+				? json_pack("{s:s, s:s}", "run_id", remote_id, "url", remote_url)
+				: json_pack("{s:n, s:s}", "run_id", "error", why));
+		rc = cli_print_json(j);
 	} else {
 		char start[32], end[32];
 		cli_format_time(start, sizeof start, mlops_run_info_start_time(ri));
@@ -143,6 +156,10 @@ static int runs_show(cli *c)
 			start, end, mlops_run_info_end_time(ri) > 0 ? " UTC" : "");
 		if (mlops_run_info_parent_id(ri))
 			printf("  parent: %s\n", mlops_run_info_parent_id(ri));
+		if (remote == MLOPS_OK)
+			printf("  MLflow run id: %s\n  MLflow UI: %s\n", remote_id, remote_url);
+		else if (remote != MLOPS_EUNSUPPORTED)
+			printf("  MLflow run id: not known (%s)\n", why);
 		printf("params:\n");
 		for (size_t i = 0; i < mlops_run_info_param_count(ri); i++)
 			printf("  %s = %s\n", mlops_run_info_param_key(ri, i), mlops_run_info_param_value(ri, i));
@@ -157,6 +174,8 @@ static int runs_show(cli *c)
 		}
 		rc = CLI_OK;
 	}
+	mlops_free(remote_id);
+	mlops_free(remote_url);
 	mlops_run_info_free(ri);
 	mlops_store_close(s);
 	return rc;
@@ -199,7 +218,7 @@ int cmd_metrics(cli *c)
 		return cli_usage_error("usage: mlops metrics RUN_ID KEY [--max-points N]");
 	if (max_points == 1)
 		return cli_usage_error("--max-points must be at least 2");
-	if ((rc = cli_open_store(&s, c)) != CLI_OK)
+	if ((rc = cli_open_store_to_read(&s, c)) != CLI_OK)
 		return rc;
 	const char *run = c->argv[optind], *key = c->argv[optind + 1];
 	rc = max_points ? mlops_metric_history_sampled(&pts, &n, s, run, key, max_points)

@@ -1,4 +1,4 @@
-/* mlops version, mlops store info. */
+/* mlops version. */
 #include "cli.h"
 #include "commands.h"
 
@@ -24,31 +24,4 @@ int cmd_version(cli *c)
 		f & MLOPS_FEATURE_GPU ? "usable" : "none usable",
 		f & MLOPS_FEATURE_REMOTE ? "built in" : "not built");
 	return CLI_OK;
-}
-
-static int store_info(cli *c)
-{
-	mlops_store *s;
-	int rc;
-
-	if (c->argc > 1)
-		return cli_usage_error("store info takes no arguments");
-	if ((rc = cli_open_store(&s, c)) != CLI_OK)
-		return rc;
-	if (c->json)
-		rc = cli_print_json(json_pack("{s:s, s:i}", "uri", mlops_store_uri(s),
-			"schema_version", mlops_store_schema_version(s)));
-	else
-		printf("store: %s\nschema version: %d\n", mlops_store_uri(s), mlops_store_schema_version(s));
-	if ((rc = mlops_store_close(s)) < 0)
-		return cli_fail(rc, "closing the store");
-	return CLI_OK;
-}
-
-int cmd_store(cli *c)
-{
-	static const cli_command cmds[] = {
-		{ "info", "where the store is and its schema version", "info", store_info },
-	};
-	return cli_dispatch(c, "store", cmds, sizeof cmds / sizeof cmds[0]);
 }

@@ -10,7 +10,7 @@
 
 static const cli_command commands[] = {
 	{ "version", "print the library version and what this build can do", "version", cmd_version },
-	{ "store",   "the store: info", "store info", cmd_store },
+	{ "store",   "the store: info, check", "store info|check", cmd_store },
 	{ "runs",    "runs: list, show, search", "runs list|show|search", cmd_runs },
 	{ "metrics", "a metric's history: mlops metrics RUN_ID KEY [--max-points N]", "metrics", cmd_metrics },
 	{ "models",  "the registry: list, show, alias, approve, audit", "models ...", cmd_models },

@@ -36,6 +36,21 @@ int cli_open_store(mlops_store **out, const cli *c)
 	return rc < 0 ? cli_fail(rc, "cannot open the store") : CLI_OK;
 }
 
+int cli_open_store_to_read(mlops_store **out, const cli *c)
+{
+	mlops_store_options o = MLOPS_STORE_OPTIONS_INIT;
+	int rc;
+
+	o.actor = c->actor;
+	o.must_exist = 1;
+	rc = mlops_store_open(out, c->store_uri, &o);
+	if (rc == MLOPS_EPERM) {
+		o.read_only = 1;
+		rc = mlops_store_open(out, c->store_uri, &o);
+	}
+	return rc < 0 ? cli_fail(rc, "cannot open the store") : CLI_OK;
+}
+
 int cli_print_json(json_t *j)
 {
 	if (j == NULL)

@@ -1,5 +1,6 @@
 /* Memory and string helpers shared by every module. */
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,9 +13,34 @@ void mlops_free(void *p)
 	free(p);
 }
 
+/*
+ * Allocation-failure injection (tests/core/test_alloc_fail.c). Always compiled in, so that every
+ * build tests the paths it ships: the cost is one relaxed load of a global and a branch never
+ * taken, beside a malloc of ~20 ns; the symbols are internal (not in libmlops.map).
+ */
+static _Atomic long alloc_countdown; /* 0: off; n: the n-th allocation from now fails */
+
+long mlops__alloc_fail_after(long n)
+{
+	return atomic_exchange(&alloc_countdown, n > 0 ? n : 0);
+}
+
+int mlops__alloc_fails(void)
+{
+	long c = atomic_load_explicit(&alloc_countdown, memory_order_relaxed);
+
+	/* Count down without going below 0, even with allocations in several threads. */
+	while (c > 0 && !atomic_compare_exchange_weak(&alloc_countdown, &c, c - 1))
+		;
+	return c == 1;
+}
+
+#define INJECTED_FAILURE() \
+	(atomic_load_explicit(&alloc_countdown, memory_order_relaxed) != 0 && mlops__alloc_fails())
+
 void *mlops__malloc(size_t n)
 {
-	void *p = malloc(n ? n : 1);
+	void *p = INJECTED_FAILURE() ? NULL : malloc(n ? n : 1);
 
 	if (p == NULL)
 		mlops__error(MLOPS_ENOMEM, "out of memory allocating %zu bytes", n);
@@ -23,7 +49,7 @@ void *mlops__malloc(size_t n)
 
 void *mlops__calloc(size_t count, size_t size)
 {
-	void *p = calloc(count ? count : 1, size ? size : 1);
+	void *p = INJECTED_FAILURE() ? NULL : calloc(count ? count : 1, size ? size : 1);
 
 	if (p == NULL)
 		mlops__error(MLOPS_ENOMEM, "out of memory allocating %zu x %zu bytes", count, size);
@@ -32,7 +58,7 @@ void *mlops__calloc(size_t count, size_t size)
 
 void *mlops__realloc(void *p, size_t n)
 {
-	void *q = realloc(p, n ? n : 1);
+	void *q = INJECTED_FAILURE() ? NULL : realloc(p, n ? n : 1);
 
 	if (q == NULL)
 		mlops__error(MLOPS_ENOMEM, "out of memory reallocating to %zu bytes", n);

@@ -9,6 +9,15 @@ void *mlops__malloc(size_t n);
 void *mlops__calloc(size_t count, size_t size);
 void *mlops__realloc(void *p, size_t n);
 char *mlops__strdup(const char *s);
+/*
+ * Test hook: the n-th allocation from now (n >= 1) fails, once (mlops__malloc & co. return NULL,
+ * and mlops__alloc_fails() answers 1 for the test's SQLite and jansson allocators); 0 turns it
+ * off. Returns the countdown it replaces: > 0 when fewer than n allocations were made since.
+ */
+long mlops__alloc_fail_after(long n);
+/* Counts one allocation against the countdown; 1 when this one is to fail. */
+int mlops__alloc_fails(void);
+
 /* NULL stays NULL (not an error). Returns MLOPS_OK or MLOPS_ENOMEM; *out is set either way. */
 int mlops__strdup_opt(char **out, const char *s);
 

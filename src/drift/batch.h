@@ -119,7 +119,7 @@ int drift_psi_evidently_sorted(double *psi, const uint64_t *r, size_t nr, const 
 	const char *feature);
 
 /* The corrections, flags and drifted count of a report whose raw values are filled in. */
-void drift_report_finish(mlops_drift_report *r, const drift_cmp *c);
+int drift_report_finish(mlops_drift_report *r, const drift_cmp *c);
 
 /* The comparison of matrix m (columns checked against p) into a new report. */
 int drift_compare_matrix(mlops_drift_report **out, const mlops_drift_profile *p, const drift_matrix *m,

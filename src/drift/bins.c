@@ -7,6 +7,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 
+#include "core/util.h"
 #include "drift/sort.h"
 #include "drift/stats.h"
 
@@ -205,8 +206,8 @@ static size_t NAME##_search(size_t *counts, size_t *parts, const double *edges, 
 size_t NAME(size_t *counts, const double *edges, size_t n_edges, const T *x, size_t n, \
 	ptrdiff_t stride)                                                           \
 {                                                                                   \
-	size_t *parts = calloc(4 * (n_edges + 1), sizeof *parts), nan;              \
-	grid *g = malloc(sizeof *g);                                                \
+	size_t *parts = mlops__calloc(4 * (n_edges + 1), sizeof *parts), nan;       \
+	grid *g = mlops__malloc(sizeof *g);                                         \
 	if (parts == NULL || g == NULL) { /* no memory: one value at a time */      \
 		nan = 0;                                                            \
 		for (size_t i = 0; i < n; i++, x += stride) {                       \

@@ -18,7 +18,8 @@
 #define MAGIC "MLDP"
 #define FORMAT 1
 #define HEADER 32
-#define MAX_PAYLOAD (UINT64_C(1) << 40)
+/* deflate expands at most about 1032:1 (a 258-byte match per 2-bit code): bounds the payload size. */
+#define ZLIB_MAX_RATIO 1032
 
 typedef struct wbuf {
 	unsigned char *p;
@@ -307,8 +308,13 @@ int mlops_drift_profile_deserialize(mlops_drift_profile **out, const void *blob,
 			"libmlops (%s) reads (%d): upgrade libmlops", version, MLOPS_VERSION_STRING, FORMAT);
 	raw_n = rd64(b + 16);
 	clen = rd64(b + 24);
-	if (version == 0 || clen != size - HEADER || raw_n > MAX_PAYLOAD || raw_n < 8)
+	if (version == 0 || clen != size - HEADER)
 		return corrupt("header fields");
+	/* The payload size sizes an allocation: bound it by what the compressed bytes can hold. */
+	if (raw_n < 8 || raw_n / ZLIB_MAX_RATIO > clen || (size_t)raw_n != raw_n)
+		return mlops__error(MLOPS_ECORRUPT, "drift profile blob is corrupt: a payload of %llu "
+			"bytes cannot come from %llu compressed bytes", (unsigned long long)raw_n,
+			(unsigned long long)clen);
 	if ((raw = mlops__malloc((size_t)raw_n)) == NULL)
 		return MLOPS_ENOMEM;
 	got = (uLongf)raw_n;

@@ -107,21 +107,23 @@ void mlops_drift_report_free(mlops_drift_report *r)
 	free(r);
 }
 
-void drift_report_finish(mlops_drift_report *r, const drift_cmp *c)
+int drift_report_finish(mlops_drift_report *r, const drift_cmp *c)
 {
 	const mlops_drift_compare_options *o = &c->o;
-	double *p = malloc((r->n ? r->n : 1) * sizeof *p);
+	double *p = mlops__malloc((r->n ? r->n : 1) * sizeof *p);
+	int rc;
 
+	/* Without memory there is no correction: an error, not uncorrected p-values. */
+	if (p == NULL)
+		return MLOPS_ENOMEM;
 	for (size_t i = 0; i < r->n; i++)
-		if (p != NULL)
-			p[i] = r->f[i].v[MLOPS_DRIFT_VALUE_KS_PVALUE_RAW];
-	/* mlops_drift_correct fails only for bad arguments; without memory, no correction */
-	if (p != NULL && mlops_drift_correct(p, p, r->n, o->correction) == MLOPS_OK)
-		for (size_t i = 0; i < r->n; i++)
-			r->f[i].v[MLOPS_DRIFT_VALUE_KS_PVALUE] = p[i];
-	else
-		for (size_t i = 0; i < r->n; i++)
-			r->f[i].v[MLOPS_DRIFT_VALUE_KS_PVALUE] = r->f[i].v[MLOPS_DRIFT_VALUE_KS_PVALUE_RAW];
+		p[i] = r->f[i].v[MLOPS_DRIFT_VALUE_KS_PVALUE_RAW];
+	if ((rc = mlops_drift_correct(p, p, r->n, o->correction)) < 0) {
+		free(p);
+		return rc;
+	}
+	for (size_t i = 0; i < r->n; i++)
+		r->f[i].v[MLOPS_DRIFT_VALUE_KS_PVALUE] = p[i];
 	free(p);
 	r->n_drifted = 0;
 	for (size_t i = 0; i < r->n; i++) {
@@ -132,6 +134,7 @@ void drift_report_finish(mlops_drift_report *r, const drift_cmp *c)
 			v[MLOPS_DRIFT_VALUE_JS] >= o->js_threshold;
 		r->n_drifted += (size_t)r->f[i].drifted;
 	}
+	return MLOPS_OK;
 }
 
 typedef struct cmp_ctx {
@@ -188,11 +191,10 @@ int drift_compare_matrix(mlops_drift_report **out, const mlops_drift_profile *p,
 	for (unsigned t = 0; t < threads; t++)
 		free(x.scratch[t]);
 	free(x.scratch);
-	if (rc < 0) {
+	if (rc < 0 || (rc = drift_report_finish(x.r, c)) < 0) {
 		mlops_drift_report_free(x.r);
 		return rc;
 	}
-	drift_report_finish(x.r, c);
 	*out = x.r;
 	return MLOPS_OK;
 }
@@ -206,11 +208,11 @@ static int compare_on_gpu(mlops_drift_report **out, const mlops_drift_profile *p
 
 	if (r == NULL)
 		return MLOPS_ENOMEM;
-	if ((rc = drift_gpu_compare(r->f, p, NULL, m, m->device, c, NULL)) < 0) {
+	if ((rc = drift_gpu_compare(r->f, p, NULL, m, m->device, c, NULL)) < 0 ||
+	    (rc = drift_report_finish(r, c)) < 0) {
 		mlops_drift_report_free(r);
 		return rc;
 	}
-	drift_report_finish(r, c);
 	*out = r;
 	return MLOPS_OK;
 }

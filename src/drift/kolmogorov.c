@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/util.h"
 #include "drift/kolmogorov.h"
 
 #define E128   340282366920938463463374607431768211456.0 /* 2^128 */
@@ -147,7 +148,7 @@ static double kolmogn_dmtw(int64_t n, double d)
 	k = (int)ceil(nd);
 	h = k - nd;
 	m = 2 * k - 1;
-	buf = calloc((size_t)m * m * 3 + 2 * (size_t)m, sizeof *buf);
+	buf = mlops__calloc((size_t)m * m * 3 + 2 * (size_t)m, sizeof *buf);
 	if (buf == NULL)
 		return NAN;
 	H = buf;
@@ -243,7 +244,7 @@ static double kolmogn_pomeranz(int64_t n, double x)
 	ceilf = f > 0;
 	roundf = f > 0.5;
 	npw = 2 * (ll + 1);
-	buf = calloc((size_t)npw * 5, sizeof *buf);
+	buf = mlops__calloc((size_t)npw * 5, sizeof *buf);
 	if (buf == NULL)
 		return NAN;
 	gp = buf;
@@ -471,7 +472,7 @@ static int outer_prob_inside(double *out, int64_t m, int64_t n, int64_t g, int64
 		maxj = n + 1;
 	curlen = maxj - minj;
 	lenA = 2 * maxj + 2 < n + 1 ? 2 * maxj + 2 : n + 1;
-	A = malloc(sizeof *A * (size_t)lenA);
+	A = mlops__malloc(sizeof *A * (size_t)lenA);
 	if (A == NULL)
 		return -2;
 	for (int64_t i = 0; i < lenA; i++)
@@ -550,8 +551,8 @@ static int count_paths_outside(double *out, int64_t m, int64_t n, int64_t g, int
 		*out = binom(m + n, n);
 		return 0;
 	}
-	xj = malloc(sizeof *xj * (size_t)lxj);
-	B = malloc(sizeof *B * (size_t)lxj);
+	xj = mlops__malloc(sizeof *xj * (size_t)lxj);
+	B = mlops__malloc(sizeof *B * (size_t)lxj);
 	if (xj == NULL || B == NULL) {
 		free(xj);
 		free(B);

@@ -10,7 +10,7 @@
 /*
  * Pr(D_n >= x) for the two-sided one-sample statistic D_n (scipy.stats.kstwo.sf(x, n)):
  * Simard & L'Ecuyer's choice among Ruben–Gambino, Durbin's matrix, Pomeranz, Pelz–Good and
- * 2 x Smirnov, with SciPy's cut-offs. NaN when n < 1 or x is NaN.
+ * 2 x Smirnov, with SciPy's cut-offs. NaN when n < 1, x is NaN, or out of memory.
  */
 double drift_kstwo_sf(int64_t n, double x);
 

@@ -127,7 +127,10 @@ int drift_ks_finish(mlops_drift_ks_result *r, const drift_ks_scan *s, size_t n1,
 		double en = m * n / (m + n);
 
 		if (alternative == MLOPS_DRIFT_TWO_SIDED) {
-			p = drift_kstwo_sf((int64_t)nearbyint(en), d);
+			int64_t ne = (int64_t)nearbyint(en);
+			/* NaN for a valid n (d is never NaN): its matrices could not be allocated */
+			if (isnan(p = drift_kstwo_sf(ne, d)) && ne >= 1)
+				return mlops__error(MLOPS_ENOMEM, "KS: out of memory for the p-value");
 		} else {
 			double z = sqrt(en) * d;
 			p = exp(-2 * z * z - 2 * z * (m + 2 * n) / sqrt(m * n * (m + n)) / 3.0);

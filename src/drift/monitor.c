@@ -5,13 +5,16 @@
  */
 #include <jansson.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/fork.h"
 #include "core/options.h"
+#include "core/redact.h"
 #include "core/util.h"
 #include "drift/monitor.h"
 
@@ -19,6 +22,17 @@
 #define DEFAULT_TIMEOUT_MS 5000
 #define DEFAULT_RETRIES 3
 #define MAX_WINDOW_ROWS ((size_t)1 << 32)
+
+/* The monitor's lock is held while it logs to its run: it is taken before the stores' locks. */
+static void fork_prepare(mlops__fork_hook *h)
+{
+	pthread_mutex_lock(&((mlops_drift_monitor *)((char *)h - offsetof(mlops_drift_monitor, fork)))->lock);
+}
+
+static void fork_release(mlops__fork_hook *h)
+{
+	pthread_mutex_unlock(&((mlops_drift_monitor *)((char *)h - offsetof(mlops_drift_monitor, fork)))->lock);
+}
 
 int mlops_drift_monitor_create(mlops_drift_monitor **out, const mlops_drift_profile *p,
 	const mlops_drift_monitor_options *opts)
@@ -43,9 +57,12 @@ int mlops_drift_monitor_create(mlops_drift_monitor **out, const mlops_drift_prof
 		return mlops__error(MLOPS_ELIMIT, "mlops_drift_monitor_options: window_rows %zu is too "
 			"large", o.window_rows);
 	if (o.webhook_url != NULL && strncmp(o.webhook_url, "http://", 7) != 0 &&
-	    strncmp(o.webhook_url, "https://", 8) != 0)
+	    strncmp(o.webhook_url, "https://", 8) != 0) {
+		char shown[256]; /* a webhook's path is its credential (Slack's): never shown */
+		mlops__uri_origin(shown, sizeof shown, o.webhook_url);
 		return mlops__error(MLOPS_EINVAL, "mlops_drift_monitor_options: webhook_url '%s' is not "
-			"an http:// or https:// URL", o.webhook_url);
+			"an http:// or https:// URL", shown);
+	}
 	if ((m = mlops__calloc(1, sizeof *m)) == NULL)
 		return MLOPS_ENOMEM;
 	if ((rc = drift_compare_resolve(&m->cmp, o.compare)) < 0) {
@@ -81,6 +98,9 @@ int mlops_drift_monitor_create(mlops_drift_monitor **out, const mlops_drift_prof
 	pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_RECURSIVE);
 	pthread_mutex_init(&m->lock, &attr);
 	pthread_mutexattr_destroy(&attr);
+	m->fork = (mlops__fork_hook){ .prepare = fork_prepare, .parent = fork_release,
+		.child = fork_release, .rank = MLOPS__FORK_CALLER };
+	mlops__fork_register(&m->fork);
 	*out = m;
 	return MLOPS_OK;
 }
@@ -89,6 +109,7 @@ void mlops_drift_monitor_free(mlops_drift_monitor *m)
 {
 	if (m == NULL)
 		return;
+	mlops__fork_unregister(&m->fork);
 	drift_webhook_stop(m->hook);
 	pthread_mutex_destroy(&m->lock);
 	mlops_drift_report_free(m->last);

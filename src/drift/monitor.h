@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "core/fork.h"
 #include "drift/batch.h"
 
 /*
@@ -39,6 +40,7 @@ struct mlops_drift_monitor {
 	mlops_drift_report *last;
 	atomic_uint_fast64_t windows, alerts, sent, failed;
 	drift_webhook *hook;
+	mlops__fork_hook fork;    /* holds lock across fork */
 };
 
 #endif

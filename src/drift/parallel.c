@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "core/error.h"
+#include "core/util.h"
 #include "drift/batch.h"
 #include "drift/stats.h"
 
@@ -125,7 +126,7 @@ size_t drift_bin_counts_f64_mt(size_t *counts, const double *edges, size_t n_edg
 		j.chunks = n / BIN_CHUNK_MIN;
 	if (j.chunks > MAX_THREADS)
 		j.chunks = MAX_THREADS;
-	if (workers <= 1 || (j.counts = calloc(j.chunks * j.k, sizeof *j.counts)) == NULL)
+	if (workers <= 1 || (j.counts = mlops__calloc(j.chunks * j.k, sizeof *j.counts)) == NULL)
 		return drift_bin_counts_f64(counts, edges, n_edges, x, n, 1);
 	drift_parallel(j.chunks, workers, bin_chunk, &j);
 	for (size_t c = 0; c < j.chunks; c++) {

@@ -38,7 +38,7 @@ static void add(sbuf *b, const char *fmt, ...)
 		size_t cap = b->cap ? b->cap : 1024;
 		while (cap < b->n + (size_t)len + 1)
 			cap *= 2;
-		char *q = realloc(b->p, cap);
+		char *q = mlops__realloc(b->p, cap);
 		if (q == NULL) {
 			b->oom = 1;
 			return;

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/util.h"
 #include "drift/sort.h"
 
 #define RADIX_BITS 11
@@ -150,11 +151,11 @@ uint64_t *drift_sort_keys_mt(uint64_t *keys, uint64_t *tmp, size_t n, unsigned t
 	int two;
 
 	if (n < RADIX_MIN_N || n > UINT32_MAX ||
-	    (hist = calloc(2 * (RADIX_PASSES + 1), sizeof *hist)) == NULL) {
+	    (hist = mlops__calloc(2 * (RADIX_PASSES + 1), sizeof *hist)) == NULL) {
 		qsort(keys, n, sizeof *keys, cmp_key);
 		return keys;
 	}
-	if (n < MSD_MIN_N || (start = calloc(RADIX_SIZE + 1, sizeof *start)) == NULL) {
+	if (n < MSD_MIN_N || (start = mlops__calloc(RADIX_SIZE + 1, sizeof *start)) == NULL) {
 		uint64_t *r = lsd(keys, tmp, n, RADIX_PASSES, hist);
 		free(hist);
 		return r;

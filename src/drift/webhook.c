@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "core/error.h"
+#include "core/fork.h"
 #include "core/util.h"
 #include "drift/monitor.h"
 
@@ -29,6 +30,11 @@ struct drift_webhook {
 	char *queue[QUEUE];
 	size_t head, count;
 	int busy, stop;
+	/*
+	 * In a forked child the sender (and its curl handle's connections) is the parent's: the
+	 * child's alerts are counted as failed, drain is MLOPS_ESTATE, and stop only frees.
+	 */
+	uint64_t fork_gen;
 };
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
@@ -139,6 +145,7 @@ int drift_webhook_start(drift_webhook **out, const char *url, unsigned timeout_m
 	w->retries = retries;
 	w->sent = sent;
 	w->failed = failed;
+	w->fork_gen = mlops__fork_generation();
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_cond_init(&w->cond, NULL);
 	pthread_cond_init(&w->idle, NULL);
@@ -156,6 +163,11 @@ int drift_webhook_start(drift_webhook **out, const char *url, unsigned timeout_m
 
 void drift_webhook_post(drift_webhook *w, char *body)
 {
+	if (w->fork_gen != mlops__fork_generation()) {
+		free(body);
+		atomic_fetch_add(w->failed, 1);
+		return;
+	}
 	pthread_mutex_lock(&w->lock);
 	if (w->count == QUEUE) {
 		free(w->queue[w->head]);
@@ -174,6 +186,8 @@ int drift_webhook_drain(drift_webhook *w, unsigned timeout_ms)
 	struct timespec ts;
 	int rc = MLOPS_OK;
 
+	if (w->fork_gen != mlops__fork_generation())
+		return mlops__fork_refuse("the drift monitor's webhook");
 	deadline_after(&ts, timeout_ms);
 	pthread_mutex_lock(&w->lock);
 	while ((w->count > 0 || w->busy) && rc == MLOPS_OK)
@@ -188,6 +202,11 @@ void drift_webhook_stop(drift_webhook *w)
 {
 	if (w == NULL)
 		return;
+	if (w->fork_gen != mlops__fork_generation()) {
+		free(w->url); /* the queue and lock are as fork left them: not touched */
+		free(w);
+		return;
+	}
 	pthread_mutex_lock(&w->lock);
 	w->stop = 1;
 	pthread_cond_broadcast(&w->cond);

@@ -4,14 +4,45 @@
  * life of the process (it holds its high-water mark, like a framework's caching allocator).
  */
 #include <pthread.h>
+#include <string.h>
 
 #include "core/error.h"
+#include "core/fork.h"
 #include "gpu/pool.h"
 
 #define MAX_DEVICES 64
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static mlops_gpu_pool *pools[MAX_DEVICES];
+static pthread_once_t hook_once = PTHREAD_ONCE_INIT;
+static mlops__fork_hook hook;
+
+static void fork_prepare(mlops__fork_hook *h)
+{
+	(void)h;
+	pthread_mutex_lock(&lock);
+}
+
+static void fork_parent(mlops__fork_hook *h)
+{
+	(void)h;
+	pthread_mutex_unlock(&lock);
+}
+
+/* The parent's pools are refused in a child (pool_state.h): the child makes its own. */
+static void fork_child(mlops__fork_hook *h)
+{
+	(void)h;
+	memset(pools, 0, sizeof pools);
+	pthread_mutex_unlock(&lock);
+}
+
+static void hook_register(void)
+{
+	hook = (mlops__fork_hook){ .prepare = fork_prepare, .parent = fork_parent,
+		.child = fork_child, .rank = MLOPS__FORK_OUTER };
+	mlops__fork_register(&hook);
+}
 
 int mlops__gpu_default_pool(mlops_gpu_pool **out, int device)
 {
@@ -20,6 +51,7 @@ int mlops__gpu_default_pool(mlops_gpu_pool **out, int device)
 
 	if (device < 0 || device >= MAX_DEVICES)
 		return mlops__error(MLOPS_EINVAL, "default GPU pool: device %d is out of range", device);
+	pthread_once(&hook_once, hook_register);
 	pthread_mutex_lock(&lock);
 	if (pools[device] == NULL) {
 		o.device = device;

@@ -21,6 +21,7 @@
 
 #include "core/error.h"
 #include "core/features.h"
+#include "core/fork.h"
 #include "core/options.h"
 #include "core/util.h"
 #include "gpu/pool_state.h"
@@ -526,6 +527,8 @@ int mlops_gpu_alloc(void **ptr_out, mlops_gpu_pool *p, size_t bytes, void *strea
 	MLOPS__CHECK_ARG(ptr_out);
 	*ptr_out = NULL;
 	MLOPS__CHECK_ARG(p);
+	if (p->fork_gen != mlops__fork_generation())
+		return mlops__fork_refuse("this GPU pool");
 	if (bytes == 0)
 		return MLOPS_OK;
 	if (bytes > MAX_REQUEST)
@@ -682,6 +685,8 @@ int mlops_gpu_free(mlops_gpu_pool *p, void *ptr, void *stream)
 	if (ptr == NULL)
 		return MLOPS_OK;
 	MLOPS__CHECK_ARG(p);
+	if (p->fork_gen != mlops__fork_generation())
+		return mlops__fork_refuse("this GPU pool");
 	own = p->caches ? cache_of_thread(p) : NULL;
 	if (own && cache_free(p, own, ptr, stream, &b, &rc))
 		return rc;
@@ -765,6 +770,7 @@ static int pool_create(mlops_gpu_pool **out, const mlops_gpu_pool_options *opts,
 	if (p == NULL)
 		return MLOPS_ENOMEM;
 	pthread_mutex_init(&p->lock, NULL);
+	p->fork_gen = mlops__fork_generation();
 	p->fresh = mlops__calloc(1, sizeof *p->fresh);
 	if (p->fresh == NULL) {
 		free(p);
@@ -815,8 +821,8 @@ int mlops__gpu_pool_create_host(mlops_gpu_pool **out, const mlops_gpu_pool_optio
 
 void mlops_gpu_pool_destroy(mlops_gpu_pool *p)
 {
-	if (p == NULL)
-		return;
+	if (p == NULL || p->fork_gen != mlops__fork_generation())
+		return; /* a forked child's copy: its memory and device state are the parent's */
 	if (p->backend) {
 		for (size_t i = 0; i < p->nchunks; i++)
 			p->backend->chunk_free(p->backend, (void *)p->chunks[i].base, p->chunks[i].size);
@@ -851,6 +857,8 @@ int mlops_gpu_pool_trim(mlops_gpu_pool *p, size_t keep_bytes, size_t *released_o
 	if (released_out)
 		*released_out = 0;
 	MLOPS__CHECK_ARG(p);
+	if (p->fork_gen != mlops__fork_generation())
+		return mlops__fork_refuse("this GPU pool");
 	pthread_mutex_lock(&p->lock);
 	caches_drain(p);
 	released = release_free_chunks(p, keep_bytes);

@@ -41,6 +41,11 @@ typedef struct {
 
 struct mlops_gpu_pool {
 	pthread_mutex_t lock;
+	/*
+	 * A pool does not cross fork: its CUDA context is unusable in a child and its locks are
+	 * as fork found them. There every call is MLOPS_ESTATE and destroy only forgets it.
+	 */
+	uint64_t fork_gen;
 	mlops__gpu_backend *backend;
 	size_t chunk_bytes, max_bytes, release_threshold;
 	int debug;                 /* guards and fills (host backend only) */

@@ -1,5 +1,6 @@
 /* Statistics of a pool: its counters and its thread caches', read without a lock. */
 #include "core/error.h"
+#include "core/fork.h"
 #include "core/options.h"
 #include "gpu/pool_state.h"
 
@@ -37,6 +38,8 @@ int mlops_gpu_pool_stats(const mlops_gpu_pool *p, mlops_gpu_stats *out)
 	MLOPS__CHECK_ARG(out);
 	if ((rc = mlops__check_version(out->version, MLOPS_GPU_STATS_VERSION, "mlops_gpu_stats")) != 0)
 		return rc;
+	if (p->fork_gen != mlops__fork_generation())
+		return mlops__fork_refuse("this GPU pool");
 	t = mlops__gpu_caches_sum(p);
 	out->bytes_in_use = GET(in_use);
 	out->bytes_in_use_peak = GET(in_use_peak);

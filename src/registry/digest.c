@@ -14,7 +14,7 @@
 int reg_local_path(char **path, const char *source)
 {
 	const char *p = source;
-	char *abs;
+	char abs[PATH_MAX];
 
 	*path = NULL;
 	if (strncmp(source, "file://", 7) == 0)
@@ -25,12 +25,10 @@ int reg_local_path(char **path, const char *source)
 		return mlops__error(MLOPS_EINVAL, "model source '%s' names no path", source);
 	if (p[0] == '/')
 		return (*path = mlops__strdup(p)) ? MLOPS_OK : MLOPS_ENOMEM;
-	abs = realpath(p, NULL);
-	if (abs == NULL)
+	if (realpath(p, abs) == NULL)
 		return mlops__error(errno == ENOENT ? MLOPS_ENOTFOUND : mlops__errno_code(errno),
 			"model source %s: %s", source, strerror(errno));
-	*path = abs;
-	return MLOPS_OK;
+	return (*path = mlops__strdup(abs)) ? MLOPS_OK : MLOPS_ENOMEM;
 }
 
 typedef struct listing {

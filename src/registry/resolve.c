@@ -5,12 +5,14 @@
  */
 #include <errno.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/fork.h"
 #include "core/util.h"
 #include "registry/internal.h"
 
@@ -34,7 +36,18 @@ typedef struct reg_cache {
 	unsigned seen_changes;
 	cache_entry *slots;
 	size_t cap, count;
+	mlops__fork_hook fork;   /* holds lock across fork: the table is whole in the child */
 } reg_cache;
+
+static void fork_prepare(mlops__fork_hook *h)
+{
+	pthread_mutex_lock(&((reg_cache *)((char *)h - offsetof(reg_cache, fork)))->lock);
+}
+
+static void fork_release(mlops__fork_hook *h)
+{
+	pthread_mutex_unlock(&((reg_cache *)((char *)h - offsetof(reg_cache, fork)))->lock);
+}
 
 static int cache_create(void **state, mlops_store *s)
 {
@@ -45,6 +58,9 @@ static int cache_create(void **state, mlops_store *s)
 		return MLOPS_ENOMEM;
 	pthread_mutex_init(&c->lock, NULL);
 	c->entries_gen = -1;
+	c->fork = (mlops__fork_hook){ .prepare = fork_prepare, .parent = fork_release,
+		.child = fork_release, .rank = MLOPS__FORK_OUTER };
+	mlops__fork_register(&c->fork);
 	*state = c;
 	return MLOPS_OK;
 }
@@ -65,6 +81,7 @@ static int cache_close(void *state)
 {
 	reg_cache *c = state;
 
+	mlops__fork_unregister(&c->fork);
 	cache_clear(c);
 	free(c->slots);
 	pthread_mutex_destroy(&c->lock);
@@ -138,7 +155,7 @@ static void insert(reg_cache *c, const char *ref, uint64_t h, mlops_model_versio
 		cache_clear(c);
 	if (2 * (c->count + 1) > c->cap) {
 		size_t cap = c->cap ? 2 * c->cap : CACHE_MIN_SLOTS;
-		cache_entry *slots = calloc(cap, sizeof *slots);
+		cache_entry *slots = mlops__calloc(cap, sizeof *slots);
 		if (slots == NULL)
 			return;
 		for (size_t i = 0; i < c->cap; i++) {
@@ -156,7 +173,7 @@ static void insert(reg_cache *c, const char *ref, uint64_t h, mlops_model_versio
 	size_t i = h & (c->cap - 1);
 	while (c->slots[i].ref != NULL)
 		i = (i + 1) & (c->cap - 1);
-	if ((c->slots[i].ref = strdup(ref)) == NULL)
+	if ((c->slots[i].ref = mlops__strdup(ref)) == NULL)
 		return;
 	c->slots[i].hash = h;
 	c->slots[i].v = v;
@@ -279,6 +296,7 @@ struct mlops_model_watcher {
 	pthread_mutex_t lock;
 	pthread_cond_t wake;
 	int stop;
+	uint64_t fork_gen;       /* the thread is the parent's in a forked child */
 };
 
 static void *watch_main(void *arg)
@@ -345,6 +363,7 @@ int mlops_model_watch(mlops_model_watcher **out, mlops_store *s, const char *ref
 	w->interval_ns = (int64_t)(interval_ms ? interval_ms : 100) * 1000000;
 	w->cb = cb;
 	w->payload = payload;
+	w->fork_gen = mlops__fork_generation();
 	pthread_mutex_init(&w->lock, NULL);
 	pthread_condattr_init(&attr);
 	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
@@ -365,6 +384,12 @@ void mlops_model_unwatch(mlops_model_watcher *w)
 {
 	if (w == NULL)
 		return;
+	if (w->fork_gen != mlops__fork_generation()) {
+		/* Inherited: no thread to stop here (joining it would wait forever), its lock as fork left it. */
+		free(w->ref);
+		free(w);
+		return;
+	}
 	pthread_mutex_lock(&w->lock);
 	w->stop = 1;
 	pthread_cond_signal(&w->wake);

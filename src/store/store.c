@@ -6,6 +6,7 @@
 #include "config.h"
 #include "core/error.h"
 #include "core/options.h"
+#include "core/redact.h"
 #include "core/util.h"
 #include "store/store.h"
 
@@ -17,7 +18,11 @@
 /* The size of each version of the struct: an older program passes a smaller one. */
 static size_t options_size(unsigned version)
 {
-	return version == 1 ? offsetof(mlops_store_options, spool_path) : sizeof(mlops_store_options);
+	if (version == 1)
+		return offsetof(mlops_store_options, spool_path);
+	if (version == 2)
+		return offsetof(mlops_store_options, must_exist);
+	return sizeof(mlops_store_options);
 }
 
 int mlops_store_options_init(mlops_store_options *opts, unsigned version)
@@ -105,14 +110,27 @@ static int open_backend(mlops_store *s, const char *uri)
 		return mlops__rest_open(s, uri);
 #else
 		return mlops__error(MLOPS_EUNSUPPORTED,
-			"store URI '%s': the MLflow REST backend is not available in this build", uri);
+			"store URI '%s': the MLflow REST backend is not available in this build", s->uri);
 #endif
 	if (has_prefix(uri, "sqlite:///"))
 		return mlops__sqlite_open(s, uri + strlen("sqlite:///"));
+	/* SQLite's own URIs ("file:///abs.db"): the backend takes only plain ones. */
+	if (has_prefix(uri, "file:"))
+		return mlops__sqlite_open(s, uri);
 	if (strstr(uri, "://") != NULL)
 		return mlops__error(MLOPS_EUNSUPPORTED,
-			"store URI '%s': unknown scheme (use a path, sqlite:///path or http(s)://host)", uri);
+			"store URI '%s': unknown scheme (use a path, sqlite:///path or http(s)://host)", s->uri);
 	return mlops__sqlite_open(s, uri);
+}
+
+/*
+ * Not taken by fork's prepare: a module is created under modules_lock, and creating one
+ * registers fork hooks. What the lock guards is written at the end of a creation, so a
+ * child that finds it held by a vanished thread sees a consistent (if module-less) store.
+ */
+static void fork_child(mlops__fork_hook *h)
+{
+	pthread_mutex_init(&((mlops_store *)((char *)h - offsetof(mlops_store, fork)))->modules_lock, NULL);
 }
 
 int mlops_store_open(mlops_store **out, const char *uri, const mlops_store_options *opts)
@@ -127,8 +145,11 @@ int mlops_store_open(mlops_store **out, const char *uri, const mlops_store_optio
 	if (s == NULL)
 		return MLOPS_ENOMEM;
 	pthread_mutex_init(&s->modules_lock, NULL);
+	s->fork = (mlops__fork_hook){ .child = fork_child, .rank = MLOPS__FORK_OUTER };
+	mlops__fork_register(&s->fork);
 	rc = copy_options(s, opts);
-	if (rc == MLOPS_OK && (s->uri = mlops__strdup(uri)) == NULL)
+	/* s->uri is the URI as it may be shown: all that messages and mlops_store_uri() see. */
+	if (rc == MLOPS_OK && (s->uri = mlops__uri_redact_dup(uri)) == NULL)
 		rc = MLOPS_ENOMEM;
 	if (rc == MLOPS_OK)
 		rc = open_backend(s, uri);
@@ -192,8 +213,15 @@ int mlops_store_close(mlops_store *s)
 		if (rc == MLOPS_OK)
 			rc = r;
 	}
+	/* Writes a backend still holds for a server: delivered within its bound, or said to wait. */
+	if (s->ops != NULL && s->ops->settle != NULL) {
+		int r = s->ops->settle(s);
+		if (rc == MLOPS_OK)
+			rc = r;
+	}
 	if (s->ops != NULL)
 		s->ops->close(s);
+	mlops__fork_unregister(&s->fork);
 	pthread_mutex_destroy(&s->modules_lock);
 	free((char *)s->opts.artifact_root);
 	free((char *)s->opts.actor);
@@ -230,9 +258,54 @@ int mlops_store_backlog(uint64_t *pending_out, uint64_t *rejected_out, mlops_sto
 	return rc;
 }
 
+int mlops_store_rejected(char **report_out, mlops_store *s)
+{
+	MLOPS__CHECK_ARG(report_out);
+	*report_out = NULL;
+	MLOPS__CHECK_ARG(s);
+	if (s->ops->rejected == NULL)
+		return (*report_out = mlops__strdup("")) ? MLOPS_OK : MLOPS_ENOMEM;
+	return s->ops->rejected(report_out, s);
+}
+
+int mlops_run_remote_id(char **id_out, char **url_out, mlops_store *s, const char *run_id)
+{
+	char *id = NULL, *url = NULL;
+	int rc;
+
+	MLOPS__CHECK_ARG(id_out);
+	*id_out = NULL;
+	if (url_out != NULL)
+		*url_out = NULL;
+	MLOPS__CHECK_ARG(s);
+	MLOPS__CHECK_ARG(run_id);
+	if (run_id[0] == '\0')
+		return mlops__error(MLOPS_EINVAL, "mlops_run_remote_id: run_id is empty");
+	if (s->ops->run_remote == NULL)
+		return mlops__error(MLOPS_EUNSUPPORTED, "mlops_run_remote_id: the %s store %s is not an MLflow "
+			"server: its runs have only their own id", s->ops->name, s->uri);
+	if ((rc = s->ops->run_remote(&id, url_out ? &url : NULL, s, run_id)) < 0)
+		return rc;
+	*id_out = id;
+	if (url_out != NULL)
+		*url_out = url;
+	return MLOPS_OK;
+}
+
 const char *mlops_store_uri(const mlops_store *s)
 {
 	return s != NULL && s->uri != NULL ? s->uri : "";
+}
+
+int mlops_store_check(char **report_out, mlops_store *s)
+{
+	MLOPS__CHECK_ARG(report_out);
+	*report_out = NULL;
+	MLOPS__CHECK_ARG(s);
+	if (s->ops->check == NULL)
+		return mlops__error(MLOPS_EUNSUPPORTED, "mlops_store_check: the %s backend has no "
+			"integrity check (check the server's database instead)", s->ops->name);
+	return s->ops->check(report_out, s);
 }
 
 int mlops_store_schema_version(const mlops_store *s)

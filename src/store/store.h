@@ -7,6 +7,7 @@
 
 #include <pthread.h>
 
+#include "core/fork.h"
 #include "mlops/store.h"
 #include "tracking/model.h"
 
@@ -19,6 +20,8 @@ typedef struct store_ops {
 	int (*flush)(mlops_store *s);             /* commit what the backend buffers */
 	void (*close)(mlops_store *s);            /* free the backend state (s->backend) */
 	int (*schema_version)(const mlops_store *s);
+	/* mlops_store_check: MLOPS_OK or MLOPS_ECORRUPT with the findings; NULL: not offered. */
+	int (*check)(char **report, mlops_store *s);
 	/* Each module appends the operations it needs below, in its own block. */
 
 	/*
@@ -118,6 +121,10 @@ typedef struct store_ops {
 	/* remote — backends that hold writes for a server (rest/): NULL where there is none. */
 	int (*sync)(mlops_store *s, unsigned timeout_ms);     /* mlops_store_sync */
 	int (*backlog)(uint64_t *pending, uint64_t *rejected, mlops_store *s);
+	/* mlops_store_close, before close: drains within the bound; MLOPS_EBUSY while writes wait. */
+	int (*settle)(mlops_store *s);
+	int (*rejected)(char **report, mlops_store *s);       /* mlops_store_rejected */
+	int (*run_remote)(char **id, char **url, mlops_store *s, const char *run_id); /* mlops_run_remote_id */
 
 	/* drift — reference profiles (blobs of mlops_drift_profile_serialize), one per model version. */
 	int (*drift_profile_put)(mlops_store *s, const char *model, int64_t version, const void *blob,
@@ -152,6 +159,7 @@ struct mlops_store {
 	pthread_mutex_t modules_lock;
 	void *module_state[STORE_SLOT_COUNT];
 	const store_module *module[STORE_SLOT_COUNT];
+	mlops__fork_hook fork;                    /* a forked child makes modules_lock anew */
 };
 
 /*

@@ -5,6 +5,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
+#include "core/fork.h"
 #include "tracking/model.h"
 #include "tracking/writer.h"
 
@@ -25,6 +26,8 @@ struct mlops_run {
 	_Atomic(key_table *) keys;
 	size_t n_keys;
 	mlops_metric_key *all_keys;
+	uint64_t fork_gen;                   /* a forked child's mlops_run_end does not end the run */
+	mlops__fork_hook fork;               /* holds keys_lock across fork */
 };
 
 #define TK_MAX_KEY 250
@@ -35,8 +38,27 @@ struct mlops_run {
 int tk_validate_key(const char *what, const char *key);
 /* UTF-8 and at most max characters. */
 int tk_validate_value(const char *what, const char *key, const char *value, size_t max);
-/* A relative artifact directory: MLOPS_EPERM when it would leave the run's directory. */
-int tk_validate_artifact_dir(const char *dir);
+/*
+ * An artifact path or directory as a run's records name it (*out, to free): relative,
+ * '/'-separated, without empty or "." segments ("" = the run's directory itself).
+ * MLOPS_EPERM for what would leave the run's directory (absolute, a ".." segment);
+ * MLOPS_EINVAL for invalid UTF-8, a backslash, a control character, a segment over
+ * TK_MAX_ARTIFACT_NAME or a path over TK_MAX_ARTIFACT_PATH bytes.
+ */
+#define TK_MAX_ARTIFACT_NAME 255
+#define TK_MAX_ARTIFACT_PATH 1024
+int tk_artifact_path_normalize(char **out, const char *path);
+
+/*
+ * The directories of a run's artifacts (artifact_dirs.c). Opens dir (normalised; "" = the
+ * run's directory run_dir) one segment at a time without following a symbolic link, so that
+ * nothing leads out of run_dir: a link is MLOPS_EPERM, a file MLOPS_EEXISTS, a missing one
+ * MLOPS_ENOTFOUND. With created != NULL, run_dir and missing segments are made (0700) and
+ * *created counts the segments made, for tk_artifact_dir_unmake.
+ */
+int tk_artifact_dir_open(int *fd_out, const char *run_dir, const char *dir, size_t *created);
+/* Removes the last n segments of dir (empty directories tk_artifact_dir_open made). */
+void tk_artifact_dir_unmake(const char *run_dir, const char *dir, size_t n);
 
 /* The filter and order_by grammars (MLOPS_EINVAL with the position of the error). */
 int tk_filter_parse(tk_clause **out, size_t *n, const char *filter);

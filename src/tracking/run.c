@@ -1,4 +1,5 @@
 /* Experiments and runs: start, resume, params, tags, end, delete/restore. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -157,7 +158,19 @@ static int random_name(char out[64])
 	return MLOPS_OK;
 }
 
-static int run_new(mlops_run **out, mlops_store *s, const char *id, const char *experiment_id)
+static void fork_prepare(mlops__fork_hook *h)
+{
+	pthread_mutex_lock(&((mlops_run *)((char *)h - offsetof(mlops_run, fork)))->keys_lock);
+}
+
+static void fork_release(mlops__fork_hook *h)
+{
+	pthread_mutex_unlock(&((mlops_run *)((char *)h - offsetof(mlops_run, fork)))->keys_lock);
+}
+
+/* artifact_uri: where a resumed run's artifacts already lie; NULL = under the store's artifact root. */
+static int run_new(mlops_run **out, mlops_store *s, const char *id, const char *experiment_id,
+	const char *artifact_uri)
 {
 	mlops_run *r = mlops__calloc(1, sizeof *r);
 	int rc;
@@ -169,8 +182,8 @@ static int run_new(mlops_run **out, mlops_store *s, const char *id, const char *
 	pthread_mutex_init(&r->keys_lock, NULL);
 	snprintf(r->id, sizeof r->id, "%s", id);
 	if ((r->experiment_id = mlops__strdup(experiment_id)) == NULL ||
-	    (r->artifact_uri = mlops__sprintf("%s/%s/%s/artifacts", s->opts.artifact_root,
-		experiment_id, id)) == NULL) {
+	    (r->artifact_uri = artifact_uri ? mlops__strdup(artifact_uri) : mlops__sprintf("%s/%s/%s/artifacts",
+		s->opts.artifact_root, experiment_id, id)) == NULL) {
 		rc = MLOPS_ENOMEM;
 	} else {
 		rc = tk_state_get(&r->st, s);
@@ -182,12 +195,17 @@ static int run_new(mlops_run **out, mlops_store *s, const char *id, const char *
 		free(r);
 		return rc;
 	}
+	r->fork_gen = mlops__fork_generation();
+	r->fork = (mlops__fork_hook){ .prepare = fork_prepare, .parent = fork_release,
+		.child = fork_release, .rank = MLOPS__FORK_INNER };
+	mlops__fork_register(&r->fork);
 	*out = r;
 	return MLOPS_OK;
 }
 
 static void run_free(mlops_run *r)
 {
+	mlops__fork_unregister(&r->fork);
 	tk_run_keys_free(r);
 	pthread_mutex_destroy(&r->keys_lock);
 	free(r->experiment_id);
@@ -236,7 +254,7 @@ int mlops_run_start_ext(mlops_run **out, mlops_store *s, const char *experiment,
 		}
 		mlops_run_info_free(parent);
 	}
-	if ((rc = run_new(&r, s, id, exp_id)) < 0) {
+	if ((rc = run_new(&r, s, id, exp_id, NULL)) < 0) {
 		free(exp_id);
 		return rc;
 	}
@@ -283,7 +301,9 @@ int mlops_run_resume(mlops_run **out, mlops_store *s, const char *run_id)
 		mlops_run_info_free(ri);
 		return mlops__error(MLOPS_ESTATE, "run %s is deleted: restore it before resuming", run_id);
 	}
-	rc = run_new(&r, s, run_id, ri->experiment_id);
+	/* Where the files lie in the run's recorded directory (not sent to a server), log there again. */
+	rc = run_new(&r, s, run_id, ri->experiment_id,
+		s->ops->tk_artifact_fetch == NULL && ri->artifact_uri && ri->artifact_uri[0] == '/' ? ri->artifact_uri : NULL);
 	mlops_run_info_free(ri);
 	if (rc == MLOPS_OK && (rc = s->ops->tk_run_update(s, run_id, "RUNNING", 0)) < 0)
 		run_free(r);
@@ -350,9 +370,15 @@ int mlops_run_end(mlops_run *r, int status)
 	rc2 = tk_state_flush_store(r->s);
 	if (rc == MLOPS_OK)
 		rc = rc2;
-	rc2 = r->s->ops->tk_run_update(r->s, r->id, status_name(status), mlops__now_ms());
-	if (rc == MLOPS_OK)
-		rc = rc2;
+	/*
+	 * A run inherited across fork is the parent's (a prefork server's worker exits while the
+	 * master's run goes on): the child's end commits the child's points and frees its handle.
+	 */
+	if (r->fork_gen == mlops__fork_generation()) {
+		rc2 = r->s->ops->tk_run_update(r->s, r->id, status_name(status), mlops__now_ms());
+		if (rc == MLOPS_OK)
+			rc = rc2;
+	}
 	run_free(r);
 	return rc;
 }

@@ -68,24 +68,64 @@ int tk_validate_value(const char *what, const char *key, const char *value, size
 	return MLOPS_OK;
 }
 
-int tk_validate_artifact_dir(const char *dir)
+/*
+ * Refuses what could leave the run's directory (MLOPS_EPERM) or name a file differently on
+ * another system or in a listing (MLOPS_EINVAL): see tk_artifact_path_normalize.
+ */
+static int check_artifact_path(const char *path, size_t len)
 {
-	size_t len = strlen(dir);
-
-	if (!mlops__utf8_valid(dir, len))
+	if (!mlops__utf8_valid(path, len))
 		return mlops__error(MLOPS_EINVAL, "artifact path is not valid UTF-8");
-	if (dir[0] == '/' || dir[0] == '\\')
+	if (len > TK_MAX_ARTIFACT_PATH)
+		return mlops__error(MLOPS_EINVAL, "artifact path '%.40s...' is longer than %d bytes",
+			path, TK_MAX_ARTIFACT_PATH);
+	/* Not echoed: a control character would forge lines in whatever prints the message. */
+	for (size_t i = 0; i < len; i++)
+		if ((unsigned char)path[i] < 0x20 || path[i] == 0x7f)
+			return mlops__error(MLOPS_EINVAL, "artifact path has control character 0x%02x at "
+				"byte %zu", (unsigned char)path[i], i);
+	if (path[0] == '/' || path[0] == '\\')
 		return mlops__error(MLOPS_EPERM, "artifact path '%s' is absolute: it must be relative "
-			"to the run's artifact directory", dir);
-	for (const char *seg = dir; seg; ) {
+			"to the run's artifact directory", path);
+	if (strchr(path, '\\') != NULL)
+		return mlops__error(MLOPS_EINVAL, "artifact path '%s' has a backslash", path);
+	for (const char *seg = path; seg; ) {
 		const char *slash = strchr(seg, '/');
 		size_t n = slash ? (size_t)(slash - seg) : strlen(seg);
 		if (n == 2 && seg[0] == '.' && seg[1] == '.')
 			return mlops__error(MLOPS_EPERM, "artifact path '%s' has a '..' segment: it would "
-				"leave the run's artifact directory", dir);
-		if (memchr(seg, '\\', n) != NULL)
-			return mlops__error(MLOPS_EINVAL, "artifact path '%s' has a backslash", dir);
+				"leave the run's artifact directory", path);
+		if (n > TK_MAX_ARTIFACT_NAME)
+			return mlops__error(MLOPS_EINVAL, "artifact path '%.40s...' has a segment longer than "
+				"%d bytes", path, TK_MAX_ARTIFACT_NAME);
 		seg = slash ? slash + 1 : NULL;
 	}
+	return MLOPS_OK;
+}
+
+int tk_artifact_path_normalize(char **out, const char *path)
+{
+	size_t len = strlen(path);
+	char *o;
+	int rc;
+
+	*out = NULL;
+	if ((rc = check_artifact_path(path, len)) < 0)
+		return rc;
+	if ((o = *out = mlops__malloc(len + 1)) == NULL)
+		return MLOPS_ENOMEM;
+	/* "a//b", "./a", "a/." and "a/" all name a/b, a, a, a: one record per file. */
+	for (const char *seg = path; seg; ) {
+		const char *slash = strchr(seg, '/');
+		size_t n = slash ? (size_t)(slash - seg) : strlen(seg);
+		if (n > 0 && !(n == 1 && seg[0] == '.')) {
+			if (o != *out)
+				*o++ = '/';
+			memcpy(o, seg, n);
+			o += n;
+		}
+		seg = slash ? slash + 1 : NULL;
+	}
+	*o = '\0';
 	return MLOPS_OK;
 }

@@ -1,5 +1,6 @@
 /* The metric buffer (per-thread lanes) and the background writer thread (see writer.h). */
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -7,6 +8,7 @@
 
 #include "core/clock.h"
 #include "core/error.h"
+#include "core/fork.h"
 #include "core/util.h"
 #include "tracking/writer.h"
 
@@ -21,7 +23,9 @@ struct tk_state {
 	size_t lane_points;
 	void *w;                         /* the backend's writer context */
 	pthread_t thread;
-	int started;
+	_Atomic int started;             /* the thread runs (in this process); set under mu */
+	pthread_mutex_t cycle_mu;        /* held by the writer through a cycle */
+	mlops__fork_hook fork;
 
 	pthread_mutex_t mu;
 	pthread_cond_t work;             /* -> writer */
@@ -46,7 +50,7 @@ static int append_pending(mlops_metric_key *k, const tk_slot *sl)
 {
 	if (k->n_pending == k->cap_pending) {
 		size_t cap = k->cap_pending ? 2 * k->cap_pending : 256;
-		mlops_metric_point *p = realloc(k->pending, cap * sizeof *p);
+		mlops_metric_point *p = mlops__realloc(k->pending, cap * sizeof *p);
 		if (p == NULL)
 			return MLOPS_ENOMEM;
 		k->pending = p;
@@ -92,8 +96,15 @@ static int commit(tk_state *st)
 		return MLOPS_OK;
 	if ((v = mlops__calloc(n, sizeof *v)) == NULL)
 		return MLOPS_ENOMEM;
-	for (mlops_metric_key *k = st->batch; k; k = k->next_batch, i++)
+	for (mlops_metric_key *k = st->batch; k; k = k->next_batch, i++) {
+		if (k->cache_gen != mlops__fork_generation()) {
+			/* The parent's cache names its blocks: the child starts blocks of its own. */
+			st->s->ops->tk_metric_series_free(k->cache);
+			k->cache = NULL;
+			k->cache_gen = mlops__fork_generation();
+		}
 		v[i] = (tk_series){ k->run_id, k->name, k->pending, k->n_pending, &k->cache };
+	}
 	rc = st->s->ops->tk_metric_write(st->w, v, n);
 	free(v);
 	if (rc < 0)
@@ -155,7 +166,9 @@ static void *writer_main(void *arg)
 		st->wake = 0;
 		pthread_mutex_unlock(&st->mu);
 
+		pthread_mutex_lock(&st->cycle_mu);
 		int rc = cycle(st);
+		pthread_mutex_unlock(&st->cycle_mu);
 
 		pthread_mutex_lock(&st->mu);
 		st->done = asked;
@@ -189,6 +202,17 @@ static int result_locked(tk_state *st)
 	return mlops__error(st->last_rc, "metric writer: %s", st->last_msg);
 }
 
+/* The writer thread, started here in a forked child that inherited the state without it. */
+static int writer_running_locked(tk_state *st)
+{
+	if (st->started)
+		return MLOPS_OK;
+	if (pthread_create(&st->thread, NULL, writer_main, st) != 0)
+		return mlops__error(MLOPS_ENOMEM, "cannot start the metric writer thread");
+	st->started = 1;
+	return MLOPS_OK;
+}
+
 static int flush(void *p)
 {
 	tk_state *st = p;
@@ -198,6 +222,10 @@ static int flush(void *p)
 	if (lanes_empty(st) && !atomic_load(&st->has_pending))
 		return MLOPS_OK;
 	pthread_mutex_lock(&st->mu);
+	if ((rc = writer_running_locked(st)) < 0) {
+		pthread_mutex_unlock(&st->mu);
+		return rc;
+	}
 	mine = ++st->requested;
 	pthread_cond_signal(&st->work);
 	while (st->done < mine)
@@ -230,9 +258,11 @@ static void free_key(tk_state *st, mlops_metric_key *k)
 void tk_keys_release(tk_state *st, mlops_metric_key *keys)
 {
 	pthread_mutex_lock(&st->mu);
+	/* A failing writer has not drained the lanes: their slots may still point at these keys. */
+	int failing = st->last_rc < 0;
 	for (mlops_metric_key *k = keys, *next; k; k = next) {
 		next = k->next;
-		if (atomic_load(&k->in_batch)) {
+		if (failing || atomic_load(&k->in_batch)) {
 			k->next = st->retired;
 			st->retired = k;
 		} else {
@@ -248,6 +278,11 @@ static int close_state(void *p)
 	size_t lost = 0;
 	int rc = MLOPS_OK;
 
+	mlops__fork_unregister(&st->fork);
+	pthread_mutex_lock(&st->mu);
+	if (st->w != NULL && !lanes_empty(st))
+		writer_running_locked(st); /* a forked child's points, logged without a wake-up */
+	pthread_mutex_unlock(&st->mu);
 	if (st->started) {
 		pthread_mutex_lock(&st->mu);
 		st->stop = 1;
@@ -255,10 +290,15 @@ static int close_state(void *p)
 		pthread_mutex_unlock(&st->mu);
 		pthread_join(st->thread, NULL);
 		/* One more try for what a failing writer still held. */
+		pthread_mutex_lock(&st->cycle_mu);
 		if (st->last_rc < 0 && (st->last_rc = cycle(st)) < 0)
 			snprintf(st->last_msg, sizeof st->last_msg, "%s", mlops_errmsg());
+		pthread_mutex_unlock(&st->cycle_mu);
 		for (mlops_metric_key *k = st->batch; k; k = k->next_batch)
 			lost += k->n_pending;
+		/* A failed commit stops the draining: the lanes still hold what was logged since. */
+		for (tk_lane *l = atomic_load(&st->lanes); l; l = l->next)
+			lost += (size_t)(atomic_load(&l->head) - atomic_load(&l->tail));
 		if (st->last_rc < 0)
 			rc = mlops__error(st->last_rc, "closing the store lost %zu metric points: %s",
 				lost, st->last_msg);
@@ -277,14 +317,71 @@ static int close_state(void *p)
 	pthread_cond_destroy(&st->work);
 	pthread_cond_destroy(&st->done_cv);
 	pthread_mutex_destroy(&st->mu);
+	pthread_mutex_destroy(&st->cycle_mu);
 	free(st);
 	return rc;
+}
+
+static void init_conds(tk_state *st)
+{
+	pthread_condattr_t ca;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&st->work, &ca);
+	pthread_condattr_destroy(&ca);
+	pthread_cond_init(&st->done_cv, NULL);
+}
+
+/* Around fork: no writer is mid-cycle and no field under mu is half-changed. */
+static void fork_prepare(mlops__fork_hook *h)
+{
+	tk_state *st = (tk_state *)((char *)h - offsetof(tk_state, fork));
+
+	pthread_mutex_lock(&st->cycle_mu);
+	pthread_mutex_lock(&st->mu);
+}
+
+static void fork_parent(mlops__fork_hook *h)
+{
+	tk_state *st = (tk_state *)((char *)h - offsetof(tk_state, fork));
+
+	pthread_mutex_unlock(&st->mu);
+	pthread_mutex_unlock(&st->cycle_mu);
+}
+
+/*
+ * The child: no writer thread; what the lanes and the batch hold was logged by the parent,
+ * which commits it, so the child drops its copy (not a loss: it is not the child's). Memory
+ * only: the thread and the connection are made again on first need.
+ */
+static void fork_child(mlops__fork_hook *h)
+{
+	tk_state *st = (tk_state *)((char *)h - offsetof(tk_state, fork));
+
+	for (tk_lane *l = atomic_load(&st->lanes); l; l = l->next)
+		atomic_store(&l->tail, atomic_load(&l->head));
+	for (mlops_metric_key *k = st->batch, *next; k; k = next) {
+		next = k->next_batch;
+		k->n_pending = 0;
+		k->next_batch = NULL;
+		atomic_store(&k->in_batch, 0);
+	}
+	st->batch = NULL;
+	atomic_store(&st->has_pending, 0);
+	st->started = 0;
+	st->requested = st->done = 0;
+	st->wake = st->stop = 0;
+	st->last_rc = MLOPS_OK;
+	/* Waiters of the parent's threads are counted in the condition variables: start afresh. */
+	init_conds(st);
+	pthread_mutex_unlock(&st->mu);
+	pthread_mutex_unlock(&st->cycle_mu);
 }
 
 static int create_state(void **out, mlops_store *s)
 {
 	tk_state *st = mlops__calloc(1, sizeof *st);
-	pthread_condattr_t ca;
 	size_t pts = 64;
 	int rc;
 
@@ -298,19 +395,18 @@ static int create_state(void **out, mlops_store *s)
 		pts *= 2;
 	st->lane_points = pts;
 	pthread_mutex_init(&st->mu, NULL);
-	pthread_condattr_init(&ca);
-	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-	pthread_cond_init(&st->work, &ca);
-	pthread_condattr_destroy(&ca);
-	pthread_cond_init(&st->done_cv, NULL);
+	pthread_mutex_init(&st->cycle_mu, NULL);
+	init_conds(st);
 	rc = s->ops->tk_metric_writer_open(&st->w, s);
-	if (rc == MLOPS_OK && pthread_create(&st->thread, NULL, writer_main, st) != 0)
-		rc = mlops__error(MLOPS_ENOMEM, "cannot start the metric writer thread");
+	if (rc == MLOPS_OK)
+		rc = writer_running_locked(st); /* nobody else sees st yet */
 	if (rc < 0) {
 		close_state(st);
 		return rc;
 	}
-	st->started = 1;
+	st->fork = (mlops__fork_hook){ .prepare = fork_prepare, .parent = fork_parent,
+		.child = fork_child, .rank = MLOPS__FORK_OUTER };
+	mlops__fork_register(&st->fork);
 	*out = st;
 	return MLOPS_OK;
 }
@@ -344,19 +440,24 @@ static tk_lane *lane_of_thread(tk_state *st)
 	for (l = atomic_load_explicit(&st->lanes, memory_order_acquire); l; l = l->next)
 		if (l->thread == thread_token)
 			goto found;
-	if ((l = mlops__calloc(1, sizeof *l)) == NULL)
-		return NULL;
-	if ((l->slots = mlops__malloc(st->lane_points * sizeof *l->slots)) == NULL) {
+	/* Under mu, so that fork never copies a lane made but not yet linked (a child's leak). */
+	pthread_mutex_lock(&st->mu);
+	if ((l = mlops__calloc(1, sizeof *l)) != NULL &&
+	    (l->slots = mlops__malloc(st->lane_points * sizeof *l->slots)) == NULL) {
 		free(l);
-		return NULL;
+		l = NULL;
 	}
-	l->mask = st->lane_points - 1;
-	l->wake_mask = st->lane_points / 2 - 1;
-	l->thread = thread_token;
-	/* Only this thread adds its lane; others may add theirs concurrently. */
-	l->next = atomic_load(&st->lanes);
-	while (!atomic_compare_exchange_weak(&st->lanes, &l->next, l))
-		;
+	if (l != NULL) {
+		l->mask = st->lane_points - 1;
+		l->wake_mask = st->lane_points / 2 - 1;
+		l->thread = thread_token;
+		/* Only this thread adds its lane; readers walk the list without mu. */
+		l->next = atomic_load(&st->lanes);
+		atomic_store_explicit(&st->lanes, l, memory_order_release);
+	}
+	pthread_mutex_unlock(&st->mu);
+	if (l == NULL)
+		return NULL;
 found:
 	tls_lane.state_id = st->id;
 	tls_lane.lane = l;
@@ -366,6 +467,7 @@ found:
 static void wake_writer(tk_state *st)
 {
 	pthread_mutex_lock(&st->mu);
+	writer_running_locked(st); /* on failure the points wait for a flush, which reports it */
 	st->wake = 1;
 	pthread_cond_signal(&st->work);
 	pthread_mutex_unlock(&st->mu);
@@ -383,7 +485,9 @@ static int wait_for_room(tk_state *st, tk_lane *l, uint64_t h)
 			(size_t)(l->mask + 1));
 	}
 	pthread_mutex_lock(&st->mu);
-	while (h - (l->tail_seen = atomic_load_explicit(&l->tail, memory_order_acquire)) > l->mask) {
+	rc = writer_running_locked(st);
+	while (rc == MLOPS_OK &&
+	       h - (l->tail_seen = atomic_load_explicit(&l->tail, memory_order_acquire)) > l->mask) {
 		if (st->last_rc < 0 && st->done == st->requested && !st->wake) {
 			rc = result_locked(st); /* the writer is failing: do not wait forever */
 			break;
@@ -419,7 +523,8 @@ int tk_push(tk_state *st, mlops_metric_key *k, double value, int64_t step, int64
 	atomic_store_explicit(&l->head, h + 1, memory_order_release);
 	if (st->sync)
 		return flush(st);
-	if ((h & l->wake_mask) == l->wake_mask)
+	if ((h & l->wake_mask) == l->wake_mask ||
+	    !atomic_load_explicit(&st->started, memory_order_relaxed)) /* a forked child's first point */
 		wake_writer(st);
 	return MLOPS_OK;
 }

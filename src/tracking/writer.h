@@ -7,6 +7,11 @@
  * every flush_interval_ms, when a lane is half full, or when someone flushes. A flush waits
  * for a cycle that began after it was asked for, so it covers everything logged before it;
  * SYNC mode is a flush after every point (concurrent loggers share one commit).
+ *
+ * Across fork, a child keeps the state but not the thread: what the lanes and pending arrays
+ * held at fork belongs to the parent (it commits it) and the child drops its copy; the
+ * child's points go through its own writer thread, started on first need, and its own
+ * connection (sdb), into new blocks (a series cache of the parent's is never reused).
  */
 #ifndef MLOPS_TRACKING_WRITER_H
 #define MLOPS_TRACKING_WRITER_H
@@ -46,6 +51,7 @@ struct mlops_metric_key {
 	uint64_t hash;
 	/* writer only */
 	void *cache;                         /* the backend's series state */
+	uint64_t cache_gen;                  /* the fork generation cache belongs to */
 	mlops_metric_point *pending;
 	size_t n_pending, cap_pending;
 	struct mlops_metric_key *next_batch;

@@ -72,6 +72,8 @@ class Cli(unittest.TestCase):
         self.assertEqual(rc, 2)
 
     def test_store_info(self):
+        p = subprocess.run([FIXTURE, self.db, self.tmp.name], capture_output=True, timeout=60)
+        self.assertEqual(p.returncode, 0, p.stderr)
         rc, out, _ = run("--store", self.db, "store", "info")
         self.assertEqual(rc, 0, out)
         self.assertEqual(out.splitlines()[0], f"store: {self.db}")
@@ -82,7 +84,7 @@ class Cli(unittest.TestCase):
 
     def test_store_errors(self):
         rc, _, err = run("--store", os.path.join(self.tmp.name, "no/such/dir.db"), "store", "info")
-        self.assertEqual(rc, 1)
+        self.assertEqual(rc, 3)
         self.assertIn("cannot open the store", err)
         self.assertIn("no/such", err)
         rc, _, err = run("store", "bogus")
@@ -249,8 +251,8 @@ class WithStore(unittest.TestCase):
         bad = os.path.join(self.tmp.name, "bad.csv")
         open(bad, "w").write("a,b\n1,2\n3\n")
         rc, _, err = self.mlops("drift", "compare", "--profile", "fraud/2", "--data", bad)
-        self.assertEqual(rc, 2)
-        self.assertIn("bad.csv:3", err)
+        self.assertEqual(rc, 1)  # a bad file, not a bad command line (tests/cli/test_csv.py has every shape)
+        self.assertIn("bad.csv:3:2: only 1 of the header's 2 fields", err)
         with open(f32, "ab") as f:
             f.write(b"\0\0\0\0")
         rc, _, err = self.mlops("drift", "compare", "--profile", "fraud/2", "--data", f32, "--format", "f32")
@@ -262,9 +264,38 @@ class WithStore(unittest.TestCase):
 
     def test_sync_on_a_local_store(self):
         rc, out, _ = self.mlops("sync")
-        self.assertEqual((rc, out), (0, "synced: 0 writes waiting, 0 refused by the server\n"))
+        self.assertEqual((rc, out), (0, "synced: 0 writes sent, 0 waiting, 0 refused by the server\n"))
+        rc, out, _ = self.mlops("sync", "--json")
+        self.assertEqual((rc, json.loads(out)), (0, {"synced": True, "sent": 0, "waiting": 0, "pending": 0,
+                                                     "rejected": 0, "rejected_reasons": []}))
         rc, _, _ = self.mlops("sync", "--timeout", "soon")
         self.assertEqual(rc, 2)
+
+    def test_sync_progress_only_on_a_terminal(self):
+        import pty
+        master, slave = pty.openpty()
+        try:
+            p = subprocess.run([MLOPS, "--store", self.db, "sync"], stdin=subprocess.DEVNULL,
+                               stdout=subprocess.PIPE, stderr=slave, timeout=60)
+            os.close(slave)
+            slave = -1
+            err = b""
+            while True:
+                try:
+                    chunk = os.read(master, 4096)
+                except OSError:  # EIO: the tool has gone
+                    break
+                if not chunk:
+                    break
+                err += chunk
+        finally:
+            os.close(master)
+            if slave >= 0:
+                os.close(slave)
+        self.assertEqual(p.returncode, 0)
+        self.assertIn(b"0 sent, 0 waiting, 0 refused, 0/s, ETA -", err)
+        _, _, err = self.mlops("sync")  # stderr a pipe: no progress line
+        self.assertEqual(err, "")
 
     def test_gpu_info(self):
         rc, out, _ = run("--json", "gpu", "info")

@@ -380,8 +380,8 @@ static void test_server_not_started(void **state)
 	assert_code(mlops_store_sync(s, 300), MLOPS_ENETWORK);
 	assert_ok(mlops_store_backlog(&pending, NULL, s));
 	assert_true(pending >= 1500);
-	/* Closing leaves the rest for the next process. */
-	assert_ok(mlops_store_close(s));
+	/* Closing leaves the rest for the next process, and says so. */
+	assert_code(mlops_store_close(s), MLOPS_EBUSY);
 
 	control("/proxy/up");
 	assert_ok(open_store(&s, env_or_fail("MLOPS_TEST_PROXY_URI"), MLOPS_DURABILITY_BUFFERED,
@@ -814,7 +814,7 @@ static void test_artifacts_offline(void **state)
 	assert_code(mlops_store_sync(s, 300), MLOPS_ENETWORK);
 	assert_ok(mlops_store_backlog(&pending, NULL, s));
 	assert_true(pending >= 5); /* run, 3 files, end */
-	assert_ok(mlops_store_close(s));
+	assert_code(mlops_store_close(s), MLOPS_EBUSY);
 
 	control("/proxy/up");
 	assert_ok(open_store(&s, env_or_fail("MLOPS_TEST_PROXY_URI"), MLOPS_DURABILITY_BUFFERED,

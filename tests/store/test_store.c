@@ -11,29 +11,6 @@
 
 #include "support.h"
 
-static int sql_int(const char *path, const char *sql)
-{
-	sqlite3 *db;
-	sqlite3_stmt *st;
-	int v = -1;
-
-	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
-	if (sqlite3_step(st) == SQLITE_ROW)
-		v = sqlite3_column_int(st, 0);
-	sqlite3_finalize(st);
-	sqlite3_close(db);
-	return v;
-}
-
-static void sql_exec(const char *path, const char *sql)
-{
-	sqlite3 *db;
-	assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
-}
-
 static void test_create_then_reopen(void **state)
 {
 	const char *dir = *state;
@@ -49,8 +26,8 @@ static void test_create_then_reopen(void **state)
 	assert_ok(mlops_store_close(s));
 
 	/* The file is a real SQLite database in WAL mode, tagged as ours. */
-	assert_int_equal(sql_int(path, "PRAGMA user_version"), v);
-	assert_int_equal(sql_int(path, "PRAGMA application_id"), 0x4D4C4F50);
+	assert_int_equal(test_sql_int(path, "PRAGMA user_version"), v);
+	assert_int_equal(test_sql_int(path, "PRAGMA application_id"), 0x4D4C4F50);
 	sqlite3 *db;
 	sqlite3_open(path, &db);
 	sqlite3_stmt *st;
@@ -248,7 +225,7 @@ static void test_truncated_sqlite(void **state)
 	/* A store with several pages of data, checkpointed into the main file. */
 	assert_ok(mlops_store_open(&s, path, NULL));
 	mlops_store_close(s);
-	sql_exec(path, "CREATE TABLE filler(x); WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL "
+	test_sql(path, "CREATE TABLE filler(x); WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL "
 		"SELECT i + 1 FROM c WHERE i < 2000) INSERT INTO filler SELECT randomblob(100) FROM c;"
 		"PRAGMA wal_checkpoint(TRUNCATE);");
 	struct stat st;
@@ -265,12 +242,12 @@ static void test_foreign_sqlite_file(void **state)
 	const char *path = test_path(dir, "other.db");
 	mlops_store *s;
 
-	sql_exec(path, "CREATE TABLE customers(id INTEGER PRIMARY KEY, name TEXT)");
+	test_sql(path, "CREATE TABLE customers(id INTEGER PRIMARY KEY, name TEXT)");
 	assert_code(mlops_store_open(&s, path, NULL), MLOPS_EINVAL);
 	assert_non_null(strstr(mlops_errmsg(), "not a libmlops store"));
 	/* Untouched: still no application id, still only its own table. */
-	assert_int_equal(sql_int(path, "PRAGMA application_id"), 0);
-	assert_int_equal(sql_int(path, "SELECT count(*) FROM sqlite_schema"), 1);
+	assert_int_equal(test_sql_int(path, "PRAGMA application_id"), 0);
+	assert_int_equal(test_sql_int(path, "SELECT count(*) FROM sqlite_schema"), 1);
 }
 
 static void test_newer_schema_is_refused(void **state)
@@ -282,10 +259,10 @@ static void test_newer_schema_is_refused(void **state)
 	snprintf(path, sizeof path, "%s", test_path(dir, "future.db"));
 	assert_ok(mlops_store_open(&s, path, NULL));
 	mlops_store_close(s);
-	sql_exec(path, "PRAGMA user_version=9999");
+	test_sql(path, "PRAGMA user_version=9999");
 	assert_code(mlops_store_open(&s, path, NULL), MLOPS_EVERSION);
 	assert_non_null(strstr(mlops_errmsg(), "9999"));
-	assert_int_equal(sql_int(path, "PRAGMA user_version"), 9999);
+	assert_int_equal(test_sql_int(path, "PRAGMA user_version"), 9999);
 }
 
 static void test_read_only(void **state)
@@ -306,7 +283,7 @@ static void test_read_only(void **state)
 	mlops_store_close(s);
 
 	/* An older schema cannot be migrated read-only. */
-	sql_exec(path, "PRAGMA user_version=0; DROP TABLE store_meta");
+	test_sql(path, "PRAGMA user_version=0; DROP TABLE store_meta");
 	assert_code(mlops_store_open(&s, path, &o), MLOPS_ESTATE);
 }
 
@@ -332,9 +309,9 @@ static void test_concurrent_first_open_migrates_once(void **state)
 		snprintf(path, sizeof path, "%s", test_path(dir, name));
 		/* Every process tries to create the schema at the same moment. */
 		assert_int_equal(test_fork_all(8, open_and_close, path), 8);
-		assert_true(sql_int(path, "PRAGMA user_version") >= 1);
-		assert_int_equal(sql_int(path, "SELECT count(*) FROM store_meta WHERE key = 'created_ms'"), 1);
-		assert_int_equal(sql_int(path, "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'"), 1);
+		assert_true(test_sql_int(path, "PRAGMA user_version") >= 1);
+		assert_int_equal(test_sql_int(path, "SELECT count(*) FROM store_meta WHERE key = 'created_ms'"), 1);
+		assert_int_equal(test_sql_int(path, "SELECT count(*) FROM pragma_integrity_check WHERE integrity_check = 'ok'"), 1);
 	}
 }
 

@@ -1,4 +1,5 @@
 #include <ftw.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -93,4 +94,39 @@ int test_fork_all(int n, int (*fn)(int index, void *arg), void *arg)
 	}
 	free(pids);
 	return ok;
+}
+
+static sqlite3 *sql_open(const char *path, int flags)
+{
+	sqlite3 *db = NULL;
+
+	if (sqlite3_open_v2(path, &db, flags, NULL) != SQLITE_OK)
+		fail_msg("sqlite3_open_v2(%s): %s", path, db ? sqlite3_errmsg(db) : "no memory");
+	sqlite3_busy_timeout(db, 5000);
+	return db;
+}
+
+void test_sql(const char *path, const char *sql)
+{
+	sqlite3 *db = sql_open(path, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+	char *err = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &err) != SQLITE_OK)
+		fail_msg("%s: %s", sql, err);
+	sqlite3_close(db);
+}
+
+long long test_sql_int(const char *path, const char *sql)
+{
+	sqlite3 *db = sql_open(path, SQLITE_OPEN_READONLY);
+	sqlite3_stmt *st;
+	long long v = -1;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		fail_msg("%s: %s", sql, sqlite3_errmsg(db));
+	if (sqlite3_step(st) == SQLITE_ROW)
+		v = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return v;
 }

@@ -37,6 +37,14 @@ void test_write_file(const char *path, const char *text, size_t repeat);
 /* "<dir>/<name>" in a static buffer that the next call overwrites. */
 const char *test_path(const char *dir, const char *name);
 
+/*
+ * sql on the SQLite file path through a connection of the test's own (created if missing,
+ * busy timeout 5 s), as another program would damage or inspect a store; fails the test on
+ * error. test_sql_int gives the first column of the first row (-1 when there is none).
+ */
+void test_sql(const char *path, const char *sql);
+long long test_sql_int(const char *path, const char *sql);
+
 /* Runs fn(arg) in n child processes started at once; returns how many exited with status 0. */
 int test_fork_all(int n, int (*fn)(int index, void *arg), void *arg);
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import ctypes
 import enum
+from typing import Optional
 
 from . import _lib
 
@@ -37,7 +38,7 @@ def library_path() -> str:
     return _lib.path
 
 
-def take_string(ptr: int) -> str:
+def take_string(ptr: Optional[int]) -> str:
     """Copies a ``char *`` the library returned for the caller to own, then frees it.
 
     Declare such out-parameters as ``ctypes.c_void_p`` (not ``c_char_p``, which would copy

@@ -133,6 +133,7 @@ def _from_numpy(a: np.ndarray, what: str) -> Tensor:
 def _from_capsule(obj: Any, what: str) -> Tensor:
     capsule = obj.__dlpack__()
     t = Tensor()
+    ptr: Any  # a pointer to DLManagedTensor or DLManagedTensorVersioned
     if _capsule_is_valid(capsule, b"dltensor"):
         ptr = ctypes.cast(_capsule_get(capsule, b"dltensor"), ctypes.POINTER(DLManagedTensor))
         used = _USED

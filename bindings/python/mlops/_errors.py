@@ -109,6 +109,15 @@ class PermissionDenied(Error):
     CODE = EPERM
 
 
+class UndeliveredWarning(UserWarning):
+    """Closing an MLflow store left writes undelivered (``mlops_store_close``'s MLOPS_EBUSY).
+
+    Nothing is lost: they wait in the store's spool, and the next process that opens the same
+    server (or ``mlops sync``) sends them. The message says how many and where. A warning, not
+    an exception: closing at the end of a ``with`` block must not hide the block's own error.
+    """
+
+
 ERRORS: Dict[int, Type[Error]] = {cls.CODE: cls for cls in (
     InvalidArgument, OutOfMemory, NotFound, AlreadyExists, StoreIOError, Busy, Corrupt,
     Unsupported, NetworkError, InvalidState, LimitExceeded, VersionMismatch, PermissionDenied)}

@@ -5,7 +5,7 @@ import contextlib
 import ctypes
 import enum
 from dataclasses import asdict, dataclass
-from typing import Any, Dict, Iterator, Optional
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from . import _lib
 from ._errors import EINVAL, InvalidArgument, check_status
@@ -36,11 +36,15 @@ _STAT_FIELDS = ["bytes_in_use", "bytes_in_use_peak", "bytes_requested", "bytes_r
                 "upstream_free_count", "largest_free_block"]
 
 
+_STATS_C_FIELDS: List[Tuple[str, Any]] = (
+    [("version", ctypes.c_uint)] + [(f, ctypes.c_uint64) for f in _STAT_FIELDS] +
+    [("fragmentation", ctypes.c_double), ("oom_count", ctypes.c_uint64),
+     ("stream_waits", ctypes.c_uint64), ("bytes_cached", ctypes.c_uint64)])
+
+
 class _StatsC(ctypes.Structure):
     """``mlops_gpu_stats``, field for field (version 2)."""
-    _fields_ = ([("version", ctypes.c_uint)] + [(f, ctypes.c_uint64) for f in _STAT_FIELDS] +
-                [("fragmentation", ctypes.c_double), ("oom_count", ctypes.c_uint64),
-                 ("stream_waits", ctypes.c_uint64), ("bytes_cached", ctypes.c_uint64)])
+    _fields_ = _STATS_C_FIELDS
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,7 @@ class PoolStats:
     bytes_cached: int
 
     def as_dict(self) -> Dict[str, Any]:
+        """The statistics as a dict (field name -> value)."""
         return asdict(self)
 
 

@@ -56,7 +56,7 @@ class Handle:
     handing C a dangling pointer.
     """
 
-    _close_fn: ClassVar[Callable[[Any], Any]]
+    _close_fn: ClassVar[Callable[..., Any]]
 
     def __init__(self, ptr: Any, parent: Optional["Handle"] = None) -> None:
         self._lock = threading.Lock()

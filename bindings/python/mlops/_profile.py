@@ -77,7 +77,7 @@ class _SummaryC(ctypes.Structure):
 
 class FeatureSummary(NamedTuple):
     """A profile's summary of one feature over all its reference values (std: ddof 0)."""
-    count: int
+    count: int  # type: ignore[assignment]  # shadows tuple.count, as the C field is named
     nan_count: int
     sample_size: int  #: values kept in the sorted sample
     mean: float
@@ -235,7 +235,7 @@ class Profile(Handle):
         blob, size = ctypes.c_void_p(), _sz()
         _serialize(ctypes.byref(blob), ctypes.byref(size), self._handle())
         try:
-            return ctypes.string_at(blob.value, size.value)
+            return ctypes.string_at(blob.value or 0, size.value)
         finally:
             _free(blob)
 
@@ -262,6 +262,7 @@ class Profile(Handle):
         return feature
 
     def summary(self, feature: Union[int, str]) -> FeatureSummary:
+        """The summary of one feature (by index or name) over all the reference values."""
         out = _SummaryC()
         _profile_summary(ctypes.byref(out), self._handle(), self.index(feature))
         return FeatureSummary(out.count, out.nan_count, out.sample_size, out.mean, out.std, out.min, out.max)
@@ -310,13 +311,14 @@ class Report(Handle):
         for i in range(_report_count(ptr)):
             _report_counts(ptr, i, ctypes.byref(n_ref), ctypes.byref(n_cur), ctypes.byref(nan_ref),
                            ctypes.byref(nan_cur))
-            rows.append(FeatureDrift(pystr(_report_name(ptr, i)),
-                                     *(float(_report_value(ptr, i, v)) for v in range(len(VALUES))),
-                                     _report_drifted(ptr, i) == 1, n_ref.value, n_cur.value,
-                                     nan_ref.value, nan_cur.value))
+            rows.append(FeatureDrift._make([pystr(_report_name(ptr, i)),
+                                            *(float(_report_value(ptr, i, v)) for v in range(len(VALUES))),
+                                            _report_drifted(ptr, i) == 1, n_ref.value, n_cur.value,
+                                            nan_ref.value, nan_cur.value]))
         self.features: List[FeatureDrift] = rows
 
     def close(self) -> None:
+        """Frees the C report (the rows stay readable)."""
         # A report passed to an alert callback belongs to the monitor: only forget it.
         self._close_with(type(self)._close_fn if self._owned else (lambda p: None))
 
@@ -341,6 +343,7 @@ class Report(Handle):
 
     @property
     def drifted_count(self) -> int:
+        """How many features drifted."""
         return sum(1 for f in self.features if f.drifted)
 
     def to_dict(self) -> Dict[str, Any]:
@@ -468,6 +471,7 @@ class Monitor(Handle):
                 report.close()
 
     def close(self) -> None:
+        """Stops the monitor and frees it (queued webhook POSTs are abandoned: see :meth:`drain`)."""
         run, self._run = getattr(self, "_run", None), None
         if run is not None:
             with run._lock:
@@ -486,6 +490,7 @@ class Monitor(Handle):
         _monitor_flush(self._handle())
 
     def counters(self) -> MonitorCounters:
+        """Windows evaluated, alerts raised and webhooks sent/failed so far."""
         c = [ctypes.c_uint64() for _ in range(4)]
         _monitor_counters(self._handle(), *(ctypes.byref(x) for x in c))
         return MonitorCounters(*(x.value for x in c))
@@ -501,7 +506,7 @@ class Monitor(Handle):
         rc = _monitor_drain(self._handle(), _uint(timeout_ms, "timeout_ms"))
         if rc < 0 and rc != EBUSY:  # MLOPS_EBUSY is the answer "still pending", not a failure
             check_status(rc, _monitor_drain, ())
-        return rc >= 0
+        return bool(rc >= 0)
 
     def __repr__(self) -> str:
         return "<mlops.drift.Monitor %s>" % ("closed" if self.closed else "%d windows" % self.counters().windows)

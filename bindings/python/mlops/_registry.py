@@ -251,9 +251,11 @@ class Registry:
             _free(names)
 
     def rename_model(self, name: str, new_name: str) -> None:
+        """Renames a model (its versions, aliases and tags follow; AlreadyExists if new_name is taken)."""
         _model_rename(self._s(), cstr(name, "name"), cstr(new_name, "new_name"))
 
     def set_model_description(self, name: str, description: Optional[str]) -> None:
+        """Sets (None: clears) a model's description."""
         _model_set_description(self._s(), cstr(name, "name"), cstr_opt(description, "description"))
 
     def delete_model(self, name: str) -> None:
@@ -261,12 +263,15 @@ class Registry:
         _model_delete(self._s(), cstr(name, "name"))
 
     def set_model_tag(self, name: str, key: str, value: str) -> None:
+        """Sets a tag of a model (the last write wins)."""
         _model_tag_set(self._s(), cstr(name, "name"), cstr(key, "key"), cstr(value, "value"))
 
     def delete_model_tag(self, name: str, key: str) -> None:
+        """Removes a tag of a model (NotFound if it is not set)."""
         _model_tag_delete(self._s(), cstr(name, "name"), cstr(key, "key"))
 
     def get_model_tag(self, name: str, key: str) -> str:
+        """The value of a tag of a model (NotFound if it is not set)."""
         out = ctypes.c_void_p()
         _model_tag_get(ctypes.byref(out), self._s(), cstr(name, "name"), cstr(key, "key"))
         return take_string(out.value)
@@ -284,9 +289,11 @@ class Registry:
         return _version(_version_get, self._s(), cstr(name, "name"), version)
 
     def set_version_status(self, name: str, version: int, status: int) -> None:
+        """Sets a version's status (a :class:`VersionStatus`)."""
         _version_set_status(self._s(), cstr(name, "name"), version, int(status))
 
     def set_version_description(self, name: str, version: int, description: Optional[str]) -> None:
+        """Sets (None: clears) a version's description."""
         _version_set_description(self._s(), cstr(name, "name"), version, cstr_opt(description, "description"))
 
     def set_validation(self, name: str, version: int, validation: int) -> None:
@@ -294,15 +301,19 @@ class Registry:
         _version_set_validation(self._s(), cstr(name, "name"), version, int(validation))
 
     def delete_version(self, name: str, version: int) -> None:
+        """Deletes a version (its number is never reused)."""
         _version_delete(self._s(), cstr(name, "name"), version)
 
     def set_version_tag(self, name: str, version: int, key: str, value: str) -> None:
+        """Sets a tag of a version (the last write wins)."""
         _version_tag_set(self._s(), cstr(name, "name"), version, cstr(key, "key"), cstr(value, "value"))
 
     def delete_version_tag(self, name: str, version: int, key: str) -> None:
+        """Removes a tag of a version (NotFound if it is not set)."""
         _version_tag_delete(self._s(), cstr(name, "name"), version, cstr(key, "key"))
 
     def get_version_tag(self, name: str, version: int, key: str) -> str:
+        """The value of a tag of a version (NotFound if it is not set)."""
         out = ctypes.c_void_p()
         _version_tag_get(ctypes.byref(out), self._s(), cstr(name, "name"), version, cstr(key, "key"))
         return take_string(out.value)
@@ -317,9 +328,11 @@ class Registry:
         _alias_set(self._s(), cstr(name, "name"), cstr(alias, "alias"), version)
 
     def delete_alias(self, name: str, alias: str) -> None:
+        """Removes an alias (NotFound if it is not set; PermissionDenied if protected)."""
         _alias_delete(self._s(), cstr(name, "name"), cstr(alias, "alias"))
 
     def get_alias(self, name: str, alias: str) -> ModelVersion:
+        """The version an alias points at (NotFound if it is not set)."""
         return _version(_alias_get, self._s(), cstr(name, "name"), cstr(alias, "alias"))
 
     def rollback_alias(self, name: str, alias: str) -> None:
@@ -327,6 +340,7 @@ class Registry:
         _alias_rollback(self._s(), cstr(name, "name"), cstr(alias, "alias"))
 
     def protect_alias(self, name: str, alias: str, protect: bool = True) -> None:
+        """Protects an alias (moving it then needs an APPROVED version), or lifts the protection."""
         _alias_protect(self._s(), cstr(name, "name"), cstr(alias, "alias"), 1 if protect else 0)
 
     # ---- resolution ----
@@ -374,16 +388,19 @@ class Registry:
         _card_set(self._s(), cstr(name, "name"), version, ctypes.byref(card))
 
     def set_card_metric(self, name: str, version: int, metric: str, value: float) -> None:
+        """Records an evaluation metric in a version's model card."""
         _card_set_metric(self._s(), cstr(name, "name"), version, cstr(metric, "metric"), value)
 
     def set_card_field(self, name: str, version: int, key: str, value: Optional[str]) -> None:
+        """Sets (None: removes) a free-form field of a version's model card."""
         _card_set_field(self._s(), cstr(name, "name"), version, cstr(key, "key"), cstr_opt(value, "value"))
 
     def card(self, name: str, version: int) -> Dict[str, Any]:
         """The model card, parsed from the library's JSON."""
         out = ctypes.c_void_p()
         _card_json(ctypes.byref(out), self._s(), cstr(name, "name"), version)
-        return json.loads(take_string(out.value))
+        card: Dict[str, Any] = json.loads(take_string(out.value))
+        return card
 
     # ---- audit ----
     def audit(self, name: Optional[str] = None) -> List[AuditEntry]:

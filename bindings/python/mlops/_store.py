@@ -3,13 +3,20 @@ from __future__ import annotations
 
 import ctypes
 import enum
-from typing import Optional
+import warnings
+from typing import TYPE_CHECKING, Any, Optional, Tuple
 
 from . import _lib
-from ._errors import EINVAL, InvalidArgument, check_status
+from ._errors import EINVAL, Busy, InvalidArgument, UndeliveredWarning, check_status
 from ._handle import Handle, StrPath, cstr_opt, opaque, pystr
 
-STORE_OPTIONS_VERSION = 2
+if TYPE_CHECKING:
+    # mlops/_tracking.py attaches these methods to Store once loaded (it needs Store first).
+    from ._tracking import _Tracking as _TrackingMethods
+else:
+    _TrackingMethods = object
+
+STORE_OPTIONS_VERSION = 3
 
 store_p = opaque("mlops_store")
 
@@ -27,7 +34,7 @@ class OnFull(enum.IntEnum):
 
 
 class StoreOptions(ctypes.Structure):
-    """``mlops_store_options``, field for field (version 2). Fields are only ever appended."""
+    """``mlops_store_options``, field for field (version 3). Fields are only ever appended."""
     _fields_ = [
         ("version", ctypes.c_uint),
         ("busy_timeout_ms", ctypes.c_uint),
@@ -41,6 +48,8 @@ class StoreOptions(ctypes.Structure):
         # version 2: MLflow stores
         ("spool_path", ctypes.c_char_p),
         ("close_timeout_ms", ctypes.c_uint),
+        # version 3
+        ("must_exist", ctypes.c_int),
     ]
 
 
@@ -52,7 +61,26 @@ _open = _lib.declare("mlops_store_open", ctypes.c_int,
 _flush = _lib.declare("mlops_store_flush", ctypes.c_int, [store_p], check_status)
 _close = _lib.declare("mlops_store_close", ctypes.c_int, [store_p], check_status)
 _uri = _lib.declare("mlops_store_uri", ctypes.c_char_p, [store_p])
+_sync = _lib.declare("mlops_store_sync", ctypes.c_int, [store_p, ctypes.c_uint], check_status)
+_backlog = _lib.declare("mlops_store_backlog", ctypes.c_int,
+                        [ctypes.POINTER(ctypes.c_uint64), ctypes.POINTER(ctypes.c_uint64), store_p],
+                        check_status)
 _schema_version = _lib.declare("mlops_store_schema_version", ctypes.c_int, [store_p], check_status)
+
+
+def _close_store(ptr: Any) -> None:
+    """``mlops_store_close``; writes left in an MLflow store's spool are an UndeliveredWarning."""
+    try:
+        _close(ptr)
+    except Busy as e:
+        # The store is freed all the same; stacklevel 4: the caller of close() (or __exit__).
+        warnings.warn(UndeliveredWarning(e.message), stacklevel=4)
+
+
+def _uint(value: int, what: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 0xFFFFFFFF:
+        raise InvalidArgument(EINVAL, "mlops.Store: %s=%r is not an int from 0 to 2**32-1" % (what, value))
+    return value
 
 
 def _set(opts: StoreOptions, name: str, value: int) -> None:
@@ -65,7 +93,7 @@ def _set(opts: StoreOptions, name: str, value: int) -> None:
                               % (name, value, name))
 
 
-class Store(Handle):
+class Store(Handle, _TrackingMethods):
     """An open store: an SQLite file, or an MLflow tracking server.
 
     ``uri`` None means ``$MLOPS_TRACKING_URI``, else ``$MLFLOW_TRACKING_URI``, else
@@ -76,16 +104,21 @@ class Store(Handle):
             ...
 
     One Store may be used from several threads at once.
+
+    Closing an MLflow store waits up to ``close_timeout_ms`` for its spool to reach the server;
+    writes still undelivered then are not lost (the next process for that server sends them)
+    and are reported as an :class:`mlops.UndeliveredWarning` (``warnings.simplefilter("error",
+    mlops.UndeliveredWarning)`` makes it an exception).
     """
 
-    _close_fn = _close
+    _close_fn = staticmethod(_close_store)
 
     def __init__(self, uri: Optional[StrPath] = None, *, busy_timeout_ms: int = 0,
                  read_only: bool = False, durability: int = Durability.BUFFERED,
                  flush_interval_ms: int = 0, buffer_capacity: int = 0,
                  on_full: int = OnFull.BLOCK, artifact_root: Optional[StrPath] = None,
                  actor: Optional[str] = None, spool_path: Optional[StrPath] = None,
-                 close_timeout_ms: int = 0) -> None:
+                 close_timeout_ms: int = 0, must_exist: bool = False) -> None:
         opts = StoreOptions()
         _options_init(ctypes.byref(opts), STORE_OPTIONS_VERSION)
         # The bytes objects stay referenced until the call returns; the library copies them.
@@ -102,6 +135,7 @@ class Store(Handle):
         opts.actor = who
         opts.spool_path = spool
         _set(opts, "close_timeout_ms", close_timeout_ms)
+        opts.must_exist = 1 if must_exist else 0  # NotFound instead of creating a missing store
         ptr = store_p()
         _open(ctypes.byref(ptr), cstr_opt(uri, "uri"), ctypes.byref(opts))
         super().__init__(ptr)
@@ -117,8 +151,22 @@ class Store(Handle):
         return int(_schema_version(self._handle()))
 
     def flush(self) -> None:
-        """Commits everything buffered so far before returning."""
+        """Commits everything buffered so far before returning.
+
+        On an MLflow store: to the local spool (durable here, not yet on the server).
+        """
         _flush(self._handle())
+
+    def sync(self, timeout_ms: int = 60000) -> None:
+        """MLflow stores: waits until every spooled write reached the server (or was refused by
+        it), at most timeout_ms; raises (NetworkError, Busy, ...) while some still wait."""
+        _sync(self._handle(), _uint(timeout_ms, "timeout_ms"))
+
+    def backlog(self) -> Tuple[int, int]:
+        """MLflow stores: (writes waiting in the spool, writes the server refused for good)."""
+        pending, rejected = ctypes.c_uint64(), ctypes.c_uint64()
+        _backlog(ctypes.byref(pending), ctypes.byref(rejected), self._handle())
+        return int(pending.value), int(rejected.value)
 
     def __repr__(self) -> str:
         if self.closed:

@@ -6,11 +6,12 @@ import ctypes
 import enum
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Type
+from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Type, TypeVar
 
 from . import _lib
+from ._check import INT64_MAX, INT64_MIN, int64 as _int64, real as _real
 from ._common import take_string
-from ._errors import EINVAL, InvalidArgument, check_status
+from ._errors import EINVAL, Busy, InvalidArgument, Unsupported, check_status
 from ._handle import Handle, StrPath, cstr, cstr_opt, opaque, pystr
 from ._store import Store, store_p
 
@@ -81,6 +82,7 @@ _run_start_ext = _d("mlops_run_start_ext", _c_int,
 _run_resume = _d("mlops_run_resume", _c_int, [ctypes.POINTER(run_p), store_p, ctypes.c_char_p],
                  check_status)
 _run_id = _d("mlops_run_id", ctypes.c_char_p, [run_p])
+_run_remote_id = _d("mlops_run_remote_id", _c_int, [_vp, _vp, store_p, ctypes.c_char_p], check_status)
 _run_log_param = _d("mlops_run_log_param", _c_int, [run_p, ctypes.c_char_p, ctypes.c_char_p], check_status)
 _run_set_tag = _d("mlops_run_set_tag", _c_int, [run_p, ctypes.c_char_p, ctypes.c_char_p], check_status)
 _run_log_metric = _d("mlops_run_log_metric", _c_int, [run_p, ctypes.c_char_p, ctypes.c_double,
@@ -140,14 +142,6 @@ _artifact_list_sha256 = _d("mlops_artifact_list_sha256", ctypes.c_char_p, [artif
 _artifact_list_free = _d("mlops_artifact_list_free", None, [artifact_list_p])
 _artifact_download = _d("mlops_artifact_download", _c_int,
                         [store_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p], check_status)
-
-
-def _int64(value: Any, what: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool):
-        raise TypeError("%s must be an int, not %s" % (what, type(value).__name__))
-    if not -(1 << 63) <= value < (1 << 63):
-        raise InvalidArgument(EINVAL, "%s %d does not fit int64_t" % (what, value))
-    return value
 
 
 def _text(value: Any, what: str) -> bytes:
@@ -218,7 +212,14 @@ class MetricKey(Handle):
 
     def log(self, value: float, step: int = 0) -> None:
         """Appends (value, step, now) to the metric; no I/O (``mlops_run_log``)."""
-        _run_log(self._handle(), value, step)
+        # The hot path: ctypes converts floats, ints and numpy scalars itself; only what it
+        # rejects or would wrap is checked again, for an error naming the argument.
+        if type(step) is int and not INT64_MIN <= step <= INT64_MAX:
+            _int64(step, "step")
+        try:
+            _run_log(self._handle(), value, step)
+        except ctypes.ArgumentError:
+            _run_log(self._handle(), _real(value, "value of metric %r" % self.key), _int64(step, "step"))
 
     def __del__(self) -> None:
         pass  # nothing of its own to free
@@ -267,11 +268,18 @@ class Run(Handle):
 
     def log_metric(self, key: str, value: float, step: int = 0,
                    timestamp_ms: Optional[int] = None) -> None:
-        """Appends (value, step, timestamp) to metric key; buffered, no I/O (NaN/inf kept exactly)."""
+        """Appends (value, step, timestamp) to metric key; buffered, no I/O (NaN/inf kept exactly).
+
+        value: a real number (numpy scalars and 0-d arrays/tensors too); step and timestamp_ms
+        (milliseconds since the epoch): ints. Anything else is a TypeError naming it.
+        """
+        ckey = cstr(key, "key")
+        value = _real(value, "value of metric %r" % key)
+        step = _int64(step, "step")
         if timestamp_ms is None:
-            _run_log_metric(self._handle(), cstr(key, "key"), value, step)
+            _run_log_metric(self._handle(), ckey, value, step)
         else:
-            _run_log_metric_at(self._handle(), cstr(key, "key"), value, step, timestamp_ms)
+            _run_log_metric_at(self._handle(), ckey, value, step, _int64(timestamp_ms, "timestamp_ms"))
 
     def log_metrics(self, metrics: Mapping[str, float], step: int = 0) -> None:
         """Logs every key/value of metrics at step."""
@@ -299,12 +307,58 @@ class Run(Handle):
         status = int(status)
         self._close_with(lambda p: _run_end(p, status))
 
+    def _remote(self, want_url: bool) -> Optional[str]:
+        rid, url = ctypes.c_void_p(), ctypes.c_void_p()
+        try:
+            _run_remote_id(ctypes.byref(rid), ctypes.byref(url) if want_url else None,
+                           self.store._handle(), cstr(self.id, "run id"))
+        except (Busy, Unsupported):
+            return None
+        finally:
+            remote_id = take_string(rid.value)
+            remote_url = take_string(url.value)
+        return remote_url if want_url else remote_id
+
+    @property
+    def remote_id(self) -> Optional[str]:
+        """On an MLflow store, the server's id of this run (MLflow picks its own; :attr:`id` is
+        the local one). None while the run's creation still waits in the spool
+        (:meth:`Store.sync` delivers it), and on other stores. Readable after the run ended."""
+        return self._remote(False)
+
+    @property
+    def remote_url(self) -> Optional[str]:
+        """The run's page in MLflow's UI, ``<server>/#/experiments/<id>/runs/<id>`` (credentials
+        masked); None as for :attr:`remote_id`. Asks the server for the run's experiment."""
+        return self._remote(True)
+
     def __exit__(self, exc_type: Optional[Type[BaseException]], exc: Optional[BaseException],
                  tb: Any) -> None:
         self.end(RunStatus.FAILED if exc_type is not None else RunStatus.FINISHED)
 
     def __repr__(self) -> str:
         return "<mlops.Run %s%s>" % (self.id, " ended" if self.closed else "")
+
+
+R = TypeVar("R", bound=Run)
+
+
+def new_run(cls: Type[R], store: Store, experiment: Optional[str], run_name: Optional[str],
+            parent_run_id: Optional[str], start_time_ms: int) -> R:
+    """Starts a run (``mlops_run_start_ext``) as an instance of cls, a subclass of Run."""
+    opts = RunOptions(RUN_OPTIONS_VERSION, cstr_opt(parent_run_id, "parent_run_id"),
+                      _int64(start_time_ms, "start_time_ms"))
+    ptr = run_p()
+    _run_start_ext(ctypes.byref(ptr), store._handle(), cstr_opt(experiment, "experiment"),
+                   cstr_opt(run_name, "run_name"), ctypes.byref(opts))
+    return cls(ptr, store)
+
+
+def resumed_run(cls: Type[R], store: Store, run_id: str) -> R:
+    """Reopens a run (``mlops_run_resume``) as an instance of cls, a subclass of Run."""
+    ptr = run_p()
+    _run_resume(ctypes.byref(ptr), store._handle(), cstr(run_id, "run_id"))
+    return cls(ptr, store)
 
 
 # ---- the store's tracking operations ----
@@ -318,18 +372,11 @@ class _Tracking:
                   parent_run_id: Optional[str] = None, start_time_ms: int = 0) -> Run:
         """Starts a run in experiment (created if missing; None = "Default"); run_name None
         gives a random readable name. End it with :meth:`Run.end` or use it in ``with``."""
-        opts = RunOptions(RUN_OPTIONS_VERSION, cstr_opt(parent_run_id, "parent_run_id"),
-                          _int64(start_time_ms, "start_time_ms"))
-        ptr = run_p()
-        _run_start_ext(ctypes.byref(ptr), self._handle(), cstr_opt(experiment, "experiment"),
-                       cstr_opt(run_name, "run_name"), ctypes.byref(opts))
-        return Run(ptr, self)  # type: ignore[arg-type]
+        return new_run(Run, self, experiment, run_name, parent_run_id, start_time_ms)  # type: ignore[arg-type]
 
     def resume_run(self, run_id: str) -> Run:
         """Reopens run run_id for logging (status back to RUNNING)."""
-        ptr = run_p()
-        _run_resume(ctypes.byref(ptr), self._handle(), cstr(run_id, "run_id"))
-        return Run(ptr, self)  # type: ignore[arg-type]
+        return resumed_run(Run, self, run_id)  # type: ignore[arg-type]
 
     def create_experiment(self, name: str) -> str:
         """Creates an experiment and returns its id (AlreadyExists if the name is taken)."""
@@ -448,6 +495,7 @@ for _name, _fn in list(vars(_Tracking).items()):
 
 _default_lock = threading.Lock()
 _default: Optional[Store] = None
+_retired: List[Store] = []  # former default stores with live runs (the tracking URI changed)
 
 
 def default_store() -> Store:
@@ -465,20 +513,30 @@ def close_default_store() -> None:
     global _default
     with _default_lock:
         store, _default = _default, None
-    if store is not None:
-        store.close()
+        retired = _retired[:]
+        del _retired[:]
+    for old in [store, *retired]:
+        if old is not None:
+            old.close()
+
+
+def retire_default_store() -> None:
+    """Lets the next use of the default store open it again (after the tracking URI changed).
+
+    The store it was is closed now when no run of it is live; else its runs go on logging to
+    it, and it is closed with :func:`close_default_store` (at exit).
+    """
+    global _default
+    with _default_lock:
+        store, _default = _default, None
+        if store is None or store.closed:
+            return
+        with store._lock:
+            busy = bool(store._children)
+        if busy:
+            _retired.append(store)
+            return
+    store.close()
 
 
 atexit.register(close_default_store)
-
-
-def start_run(experiment: Optional[str] = None, run_name: Optional[str] = None, *,
-              store: Optional[Store] = None, parent_run_id: Optional[str] = None,
-              start_time_ms: int = 0) -> Run:
-    """Starts a run in store (None: :func:`default_store`); see :meth:`Store.start_run`::
-
-        with mlops.start_run("fraud", run_name="xgb-1") as run:
-            run.log_metric("loss", 0.1, step=3)
-    """
-    return (store or default_store()).start_run(experiment, run_name, parent_run_id=parent_run_id,
-                                                start_time_ms=start_time_ms)

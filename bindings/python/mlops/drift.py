@@ -12,7 +12,7 @@ Batched API (many features at once, 2-D arrays or DLPack tensors, zero-copy): :c
 from __future__ import annotations
 
 import ctypes
-from typing import Any, NamedTuple, Optional, Sequence, Tuple
+from typing import Any, Dict, NamedTuple, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -95,7 +95,7 @@ def _ptr(a: np.ndarray) -> Any:
     return a.ctypes.data_as(_dp)
 
 
-def _choice(table: dict, value: str, what: str) -> int:
+def _choice(table: Dict[str, int], value: str, what: str) -> int:
     try:
         return table[value]
     except KeyError:

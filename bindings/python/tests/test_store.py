@@ -86,7 +86,7 @@ def test_options_init_matches_c_defaults() -> None:
     opts = _store.StoreOptions()
     opts.busy_timeout_ms = 123
     _store._options_init(ctypes.byref(opts), _store.STORE_OPTIONS_VERSION)
-    assert opts.version == _store.STORE_OPTIONS_VERSION == 2 and opts.busy_timeout_ms == 0
+    assert opts.version == _store.STORE_OPTIONS_VERSION == 3 and opts.busy_timeout_ms == 0 and opts.must_exist == 0
     assert opts.artifact_root is None and opts.actor is None and opts.spool_path is None
 
 

@@ -8,6 +8,7 @@
 
 extern "C" {
 #include "core/error.h"
+#include "core/util.h"
 }
 #include "drift/cuda/kernels.h"
 

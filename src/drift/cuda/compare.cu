@@ -31,7 +31,7 @@ extern "C" int drift_cuda_ref_create(drift_cuda_ref **out, mlops_gpu_pool *pool,
 	device_scope scope(device);
 	if (scope.rc != MLOPS_OK)
 		return scope.rc;
-	if ((r = (drift_cuda_ref *)calloc(1, sizeof *r)) == NULL)
+	if ((r = (drift_cuda_ref *)mlops__calloc(1, sizeof *r)) == NULL)
 		return MLOPS_ENOMEM;
 	r->pool = pool;
 	r->stream = stream;
@@ -40,7 +40,7 @@ extern "C" int drift_cuda_ref_create(drift_cuda_ref **out, mlops_gpu_pool *pool,
 	r->total_bins = n_edge + n_features;
 	/* one device block, filled by one copy of a host image: keys, edges, key offsets, edge offsets */
 	bytes = (n_key + n_edge + 2 * (n_features + 1)) * 8;
-	if ((host = (uint64_t *)malloc(bytes)) == NULL) {
+	if ((host = (uint64_t *)mlops__malloc(bytes)) == NULL) {
 		rc = MLOPS_ENOMEM;
 		goto fail;
 	}

@@ -8,6 +8,7 @@
 
 extern "C" {
 #include "core/error.h"
+#include "core/util.h"
 #include "gpu/backend.h"
 #include "mlops/gpu.h"
 }
@@ -89,7 +90,7 @@ int stream_freed(mlops__gpu_backend *b, void *stream)
 
 	if (e == NULL && c->nevents == c->cap) {
 		size_t cap = c->cap ? c->cap * 2 : 8;
-		stream_event *a = (stream_event *)realloc(c->events, cap * sizeof *a);
+		stream_event *a = (stream_event *)mlops__realloc(c->events, cap * sizeof *a);
 		if (a != NULL) {
 			c->events = a;
 			c->cap = cap;
@@ -164,7 +165,7 @@ extern "C" int mlops__gpu_cuda_backend(mlops__gpu_backend **out, int device)
 	if (device >= n)
 		return mlops__error(MLOPS_EINVAL, "mlops_gpu_pool_create: device %d does not exist (%d CUDA devices)",
 			device, n);
-	cuda_backend *c = (cuda_backend *)calloc(1, sizeof *c);
+	cuda_backend *c = (cuda_backend *)mlops__calloc(1, sizeof *c);
 	if (c == NULL)
 		return mlops__error(MLOPS_ENOMEM, "mlops_gpu_pool_create: out of host memory");
 	c->base.kind = MLOPS_GPU_BACKEND_CUDA;

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
@@ -17,12 +18,12 @@
 
 #include "core/error.h"
 #include "core/ids.h"
+#include "core/redact.h"
 #include "core/sha256.h"
 #include "core/util.h"
 #include "store/rest/backend.h"
 
 #define PROXY "/api/2.0/mlflow-artifacts/artifacts"
-#define SCHEME "mlflow-artifacts:"
 
 /* ---- where a run's files are on the proxy ---- */
 
@@ -36,24 +37,22 @@ static int proxy_root(char **root, mlops_store *s, const char *run_id, const cha
 	int rc = rest_call(rest_of(s)->http, "GET", "/api/2.0/mlflow/runs/get", req, &resp);
 	const char *uri = json_string_value(json_object_get(json_object_get(json_object_get(resp, "run"),
 		"info"), "artifact_uri"));
+	const char *path = uri ? rest_proxy_path(uri) : NULL;
 
 	*root = NULL;
 	json_decref(req);
 	if (rc == MLOPS_ENOTFOUND)
 		rc = mlops__error(MLOPS_ENOTFOUND, "run %s does not exist on the server", run_id);
-	if (rc == MLOPS_OK && (uri == NULL || strncmp(uri, SCHEME, strlen(SCHEME)) != 0))
+	if (rc == MLOPS_OK && path == NULL) {
+		char shown[512]; /* the server's URI may carry its object store's credentials */
+		mlops__uri_redact(shown, sizeof shown, uri);
 		rc = mlops__error(MLOPS_EUNSUPPORTED, "run %s keeps its artifacts at '%s', which the MLflow "
 			"server does not proxy: artifacts need a server that serves them (mlflow server "
 			"--serve-artifacts, the default, with --artifacts-destination rather than a "
-			"--default-artifact-root)", run_id, uri ? uri : "");
-	if (rc == MLOPS_OK) {
-		const char *p = uri + strlen(SCHEME);
-		if (p[0] == '/' && p[1] == '/')
-			p = strchr(p + 2, '/') ? strchr(p + 2, '/') : "";
-		while (*p == '/')
-			p++;
-		rc = (*root = mlops__strdup(p)) ? MLOPS_OK : MLOPS_ENOMEM;
+			"--default-artifact-root)", run_id, shown);
 	}
+	if (rc == MLOPS_OK)
+		rc = (*root = mlops__strdup(path)) ? MLOPS_OK : MLOPS_ENOMEM;
 	json_decref(resp);
 	return rc;
 }
@@ -160,20 +159,43 @@ static size_t read_source(char *buf, size_t size, size_t nmemb, void *payload)
 	return (size_t)n;
 }
 
+/* The staged copy file, only where it really lies in the staging directory (owned.c). */
+static int open_staged(source *src, rest_backend *b, const char *file, int compressed)
+{
+	char real[PATH_MAX];
+	struct stat st;
+	int rc = rest_staged_path(real, b, file);
+
+	if (rc < 0)
+		return rc;
+	if ((src->fd = open(real, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC)) < 0)
+		/* Gone (removed by hand): nothing to retry, the row is rejected with this message. */
+		return errno == ELOOP ? mlops__error(MLOPS_ECORRUPT, "spool: the staged copy %s is a symbolic "
+				"link in the staging directory %s: refused, neither sent nor removed", file, b->staging)
+			: mlops__error(errno == ENOENT ? MLOPS_ENOTFOUND : mlops__errno_code(errno),
+				"cannot open the staged copy %s: %s", file, strerror(errno));
+	if (fstat(src->fd, &st) != 0 || !S_ISREG(st.st_mode))
+		return mlops__error(MLOPS_ECORRUPT, "spool: the staged copy %s is not a regular file in the "
+			"staging directory %s: refused", file, b->staging);
+	if (compressed) {
+		if ((src->gz = gzdopen(src->fd, "rb")) == NULL)
+			return mlops__error(MLOPS_ENOMEM, "cannot start inflating %s", file);
+		src->fd = -1; /* gzclose closes it */
+	}
+	return MLOPS_OK;
+}
+
 static int send_file(mlops_store *s, const char *run, const char *path, const char *file,
 	int compressed, uint64_t size, const char *sha)
 {
 	source src = { -1, NULL, 0 };
 	char *server = NULL, *root = NULL, *url = NULL;
-	int rc = run_root(&server, &root, s, run);
+	int rc = open_staged(&src, rest_of(s), file, compressed);
 
+	if (rc == MLOPS_OK)
+		rc = run_root(&server, &root, s, run);
 	if (rc == MLOPS_OK && (url = file_url(root, path)) == NULL)
 		rc = MLOPS_ENOMEM;
-	if (rc == MLOPS_OK && (compressed ? (src.gz = gzopen(file, "rb")) == NULL
-		: (src.fd = open(file, O_RDONLY | O_CLOEXEC)) < 0))
-		/* Gone (removed by hand): nothing to retry, the row is rejected with this message. */
-		rc = mlops__error(errno == ENOENT ? MLOPS_ENOTFOUND : mlops__errno_code(errno),
-			"cannot open the staged copy %s: %s", file, strerror(errno));
 	if (rc == MLOPS_OK) {
 		rc = rest_stream(rest_of(s)->http, "PUT", url, size, read_source, &src);
 		if (src.err != 0)
@@ -212,13 +234,15 @@ int rest_artifact_send(mlops_store *s, const char *run, const char *path, const 
 	return rc;
 }
 
-void rest_artifact_sent(const char *text)
+void rest_artifact_sent(rest_backend *b, const char *text)
 {
 	json_t *j = json_loads(text ? text : "", 0, NULL);
 	const char *file = json_string_value(json_object_get(j, "file"));
+	char real[PATH_MAX];
 
-	if (file != NULL)
-		unlink(file); /* the server has it; a leftover only costs disk */
+	/* The server has it; a leftover only costs disk. */
+	if (file != NULL && rest_staged_path(real, b, file) == MLOPS_OK)
+		unlink(real);
 	json_decref(j);
 }
 
@@ -365,7 +389,8 @@ int rest_tk_artifact_list(tk_artifact **out, size_t *n, mlops_store *s, const ch
 	}
 	for (size_t i = 0; i < l.n; i++)
 		known_sha(l.v[i].sha256, rest_of(s), run_id, l.v[i].path, l.v[i].size);
-	qsort(l.v, l.n, sizeof *l.v, cmp_path);
+	if (l.n > 1)
+		qsort(l.v, l.n, sizeof *l.v, cmp_path);
 	*out = l.v;
 	*n = l.n;
 	return MLOPS_OK;

@@ -4,8 +4,10 @@
  *
  * Writes. In BUFFERED mode every tracking write (experiment and run creation, run updates,
  * deletes, params, tags, metric points) is first committed to the spool, a small SQLite file
- * of its own (mlops_store_options.spool_path; default ./mlops-spool-<16 hex of SHA-256 of the
- * server URL>.db, so that the next process with the same server finds it). A sync thread sends
+ * of its own (mlops_store_options.spool_path; default <state>/spool-<host>_<port>-<16 hex of
+ * SHA-256 of the server URL>.db in this user's private state directory, $XDG_STATE_HOME/mlops or
+ * ~/.local/state/mlops, 0700 — so that the next process of this user for the same server finds
+ * it, from any directory, and sends what waits as soon as it opens the store). A sync thread sends
  * the spool in seq order: consecutive params/tags/metrics of one run become runs/log-batch
  * requests cut to MLflow's limits; a row is deleted only after the server acknowledged it.
  * While the spool's head is a stretch of metric points (of any runs, up to the first other row),
@@ -17,7 +19,14 @@
  * Failures that may heal (no connection, timeout, 5xx, 429/503, 401/403) are retried with
  * exponential backoff and jitter, forever; the server's definite "no" (INVALID_PARAMETER_VALUE,
  * RESOURCE_DOES_NOT_EXIST, ...) moves the row to the spool's `rejected` table with the message
- * (counted by mlops_store_backlog) so that one bad row never blocks the rest. Several processes
+ * (counted by mlops_store_backlog, listed by mlops_store_rejected) so that one bad row never
+ * blocks the rest. A run the server does not know (a fresh server behind the same URL) has its
+ * rows rejected a batch at a time; a refused runs/create (or experiment) takes its run's later
+ * rows with it rather than leaving them waiting forever for an id that never comes. A
+ * runs/create is marked in its row before it is sent, so that a process that finds it again
+ * (after a crash, or a close that cut the request) first looks for the run it may have made.
+ * Close (rest_settle) waits close_timeout_ms for the spool to drain, then cuts any request in
+ * flight and says how many writes still wait (MLOPS_EBUSY): they stay for the next process. Several processes
  * may share one spool: the one holding its lease (renewed while it sends) sends for all.
  * In SYNC mode every call goes straight to the server. Registry writes always do (they need the
  * server's answer: version numbers, conflicts), after the spool has delivered the run they name.
@@ -43,23 +52,25 @@
  * (decompressed on the fly when logged compressed) — at once in SYNC mode, and in BUFFERED
  * mode as a SPOOL_ARTIFACT row, sent in order after the run exists on the server, so that the
  * training loop never waits for an upload. The staged copy is removed once the server has it;
- * a rejected row keeps it (its path is in the row's text). MLflow keeps no checksum: the
- * spool's `artifacts` table records the size and SHA-256 of what this spool sent, and listings
- * report that SHA-256 when the server's size matches, "" otherwise (files logged by other
- * clients or through another spool). Listings and downloads read the server (after draining).
+ * a rejected row keeps it (its path is in the row's text). The artifact root is the spool's
+ * staging directory: made 0700, refused (MLOPS_EPERM) like the spool when it is not this user's
+ * alone, and the only place a row may name: a row naming any other file (a damaged or planted
+ * spool) is rejected with the reason, and that file is neither sent nor removed (owned.c).
+ * MLflow keeps no checksum: the spool's `artifacts` table records the size and SHA-256 of what
+ * this spool sent, and listings report that SHA-256 when the server's size matches, "" otherwise
+ * (files logged by other clients or through another spool). Listings and downloads read the server (after draining).
  */
 #ifndef MLOPS_STORE_REST_BACKEND_H
 #define MLOPS_STORE_REST_BACKEND_H
 
+#include <limits.h>
 #include <pthread.h>
 #include <stdint.h>
 
 #include "store/rest/http.h"
+#include "store/rest/parse.h"
 #include "store/sqlite/db.h"
 #include "store/store.h"
-
-#define REST_LOCAL_RUN_TAG "mlops.local_run_id"
-#define REST_PARENT_TAG    "mlflow.parentRunId"
 
 /* MLflow's runs/log-batch limits. */
 #define REST_MAX_METRICS  1000
@@ -101,6 +112,7 @@ typedef struct rest_backend {
 	rest_client *http;
 	sdb *spool;                 /* lock spool->lock around every use */
 	char *spool_path;
+	char *staging;              /* real path of the artifact root: the only files a row may name */
 	int buffered;               /* MLOPS_DURABILITY_BUFFERED */
 	unsigned close_timeout_ms;
 	char owner[40];             /* this process's lease token */
@@ -128,6 +140,28 @@ static inline rest_backend *rest_of(const mlops_store *s)
 /* True for errors that may heal by themselves (retry later); false for the server's "no". */
 int rest_transient(int rc);
 
+/* ---- owned.c: what the spool may touch ---- */
+/*
+ * The spool file at path, created 0600 whatever the umask; an existing one (or its -wal, -shm,
+ * -journal) that is a symbolic link, not a regular file, not owned by this user or writable by
+ * others is MLOPS_EPERM, before anything is read from it.
+ */
+int rest_spool_claim(const char *path);
+/*
+ * The directory of default spools (*dir, to free): $XDG_STATE_HOME/mlops, else
+ * ~/.local/state/mlops; made 0700 with its missing parents, refused (MLOPS_EPERM) when it is
+ * not this user's alone, made 0700 when it is but others may read it.
+ */
+int rest_state_dir(char **dir);
+/* The staging directory dir (made 0700 when missing), checked as the spool; *real: its real path. */
+int rest_staging_claim(char **real, const char *dir);
+/*
+ * The path to open (O_NOFOLLOW) or remove for the staged copy file that a spool row names:
+ * MLOPS_ECORRUPT (the row is rejected) unless it is a "*.pending" file that really lies in the
+ * staging directory; MLOPS_ENOTFOUND when its directory is gone.
+ */
+int rest_staged_path(char out[PATH_MAX], const rest_backend *b, const char *file);
+
 /* ---- spool.c ---- */
 int spool_open(rest_backend *b, const char *path, unsigned busy_timeout_ms);
 /* Appends one row; the caller holds spool->lock inside a transaction (or autocommit). */
@@ -142,6 +176,12 @@ int spool_map_get(char **server, rest_backend *b, const char *table, const char 
 int spool_map_set(rest_backend *b, const char *table, const char *local, const char *server);
 /* Server -> local run id; *local NULL when unknown. */
 int spool_run_local(char **local, rest_backend *b, const char *server);
+/* Drops the map row of a run or experiment whose creation the server refused. */
+int spool_map_forget(rest_backend *b, const char *table, const char *local);
+/* Marks row seq as sent at least once (runs/create: look for the run before making it again). */
+int spool_mark_tried(rest_backend *b, int64_t seq);
+/* The rejected rows, one line per distinct answer: "<count>\t<answer>\n", most first. */
+int spool_rejected_report(char **report, rest_backend *b);
 /* Takes or renews the spool's lease for this process; MLOPS_EBUSY while another holds it. */
 int spool_lease(rest_backend *b, int release);
 
@@ -150,6 +190,8 @@ int spool_lease(rest_backend *b, int release);
 int rest_run_server_id(char **server, mlops_store *s, const char *id);
 /* The server id of experiment id (placeholder or server). */
 int rest_experiment_server_id(char **server, mlops_store *s, const char *id);
+/* mlops_run_remote_id: the server id of a run, and its page in MLflow's UI (url may be NULL). */
+int rest_run_remote(char **id, char **url, mlops_store *s, const char *run_id);
 
 /* ---- sync.c ---- */
 int rest_sync_start(mlops_store *s);
@@ -168,20 +210,19 @@ int rest_send_op(mlops_store *s, int kind, const char *run, const char *key, con
 /* ---- artifacts.c ---- */
 /* Sends a SPOOL_ARTIFACT row (the staged file stays: rest_artifact_sent removes it once settled). */
 int rest_artifact_send(mlops_store *s, const char *run, const char *path, const char *text, int64_t compressed);
-void rest_artifact_sent(const char *text);
+void rest_artifact_sent(rest_backend *b, const char *text);
 
 /* ---- tracking.c, registry.c ---- */
 /* Reads see this process's writes: drain the spool first (BUFFERED mode). */
 int rest_before_read(mlops_store *s);
 /* A metric point as MLflow JSON. */
 json_t *rest_metric_json(const char *key, double value, int64_t step, int64_t ts);
-/* An int64 that MLflow may send as a number or a string. */
-int64_t rest_int64(const json_t *j);
 /*
- * One page of an MLflow list call: sends req (and releases it) with *token as its page_token,
- * then replaces *token by the next page's, NULL after the last. *resp: the answer, or NULL.
+ * One page of an MLflow list call: sends req (and releases it) with p->token as its page_token,
+ * then takes the answer as rest_page_next does (parse.h): p->token is the next page's, NULL
+ * after the last; a server that never stops paging is MLOPS_ELIMIT. *resp: the answer, or NULL.
  */
-int rest_page(json_t **resp, char **token, mlops_store *s, const char *method, const char *path, json_t *req);
+int rest_page(json_t **resp, rest_pages *p, mlops_store *s, const char *method, const char *path, json_t *req);
 
 #define REST_TRACKING_OPS \
 	.tk_experiment_create = rest_tk_experiment_create, \

@@ -2,10 +2,13 @@
 #include <curl/curl.h>
 #include <math.h>
 #include <openssl/evp.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "core/error.h"
+#include "core/fork.h"
+#include "core/redact.h"
 #include "core/util.h"
 #include "store/rest/http.h"
 
@@ -85,7 +88,7 @@ static int parse_uri(rest_client *c, const char *uri)
 	size_t n = strlen(url);
 	while (n > 0 && url[n - 1] == '/')
 		url[--n] = '\0';
-	if ((c->base_url = mlops__strdup(url)) == NULL)
+	if ((c->base_url = mlops__strdup(url)) == NULL || (c->shown_url = mlops__uri_redact_dup(url)) == NULL)
 		rc = MLOPS_ENOMEM;
 	if (rc == MLOPS_OK && user != NULL && (c->auth_header = basic_header(user, password)) == NULL)
 		rc = MLOPS_ENOMEM;
@@ -140,6 +143,7 @@ int rest_client_create(rest_client **out, const char *uri)
 		return mlops__error(MLOPS_ENETWORK, "libcurl: %s", curl_easy_strerror(global_rc));
 	if ((c = mlops__calloc(1, sizeof *c)) == NULL)
 		return MLOPS_ENOMEM;
+	c->fork_gen = mlops__fork_generation();
 	pthread_mutex_init(&c->handles_lock, NULL);
 	if (pthread_key_create(&c->handle_key, NULL) != 0) {
 		free(c);
@@ -158,7 +162,7 @@ int rest_client_create(rest_client **out, const char *uri)
 
 void rest_client_free(rest_client *c)
 {
-	if (c == NULL)
+	if (c == NULL || c->fork_gen != mlops__fork_generation())
 		return;
 	pthread_key_delete(c->handle_key);
 	while (c->handles != NULL) {
@@ -174,9 +178,17 @@ void rest_client_free(rest_client *c)
 		OPENSSL_cleanse(c->auth_header, strlen(c->auth_header));
 	free(c->auth_header);
 	free(c->base_url);
+	free(c->shown_url);
 	free(c->server_cert);
 	free(c->client_cert);
 	free(c);
+}
+
+/* libcurl calls it about once a second, and more often while bytes move: a closing store stops. */
+static int on_progress(void *payload, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
+{
+	(void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+	return atomic_load(&((rest_client *)payload)->cancel) != 0;
 }
 
 /* This thread's handle, made on first use: reusing it keeps connections alive between calls. */
@@ -210,6 +222,9 @@ static struct rest_handle *thread_handle(rest_client *c)
 	curl_easy_setopt(k, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
 	curl_easy_setopt(k, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(k, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(k, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(k, CURLOPT_XFERINFOFUNCTION, on_progress);
+	curl_easy_setopt(k, CURLOPT_XFERINFODATA, c);
 	curl_easy_setopt(k, CURLOPT_SSL_VERIFYPEER, c->insecure_tls ? 0L : 1L);
 	curl_easy_setopt(k, CURLOPT_SSL_VERIFYHOST, c->insecure_tls ? 0L : 2L);
 	if (c->server_cert != NULL)
@@ -226,9 +241,13 @@ static struct rest_handle *thread_handle(rest_client *c)
 	return h;
 }
 
+/* An answer (JSON, or an error's body) larger than this is a hostile or broken server's. */
+#define REST_MAX_ANSWER ((size_t)256 << 20)
+
 typedef struct buffer {
 	char *data;
 	size_t len, cap;
+	int failed;                  /* why on_body stopped the transfer: an MLOPS_E* code */
 } buffer;
 
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
@@ -236,13 +255,19 @@ static size_t on_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 	buffer *b = userdata;
 	size_t n = size * nmemb;
 
+	if (n > REST_MAX_ANSWER - b->len) {
+		b->failed = MLOPS_ELIMIT;
+		return 0; /* curl reports CURLE_WRITE_ERROR */
+	}
 	if (b->len + n + 1 > b->cap) {
 		size_t cap = b->cap ? b->cap : 4096;
 		while (cap < b->len + n + 1)
 			cap *= 2;
-		char *d = realloc(b->data, cap);
-		if (d == NULL)
-			return 0; /* curl reports CURLE_WRITE_ERROR */
+		char *d = mlops__realloc(b->data, cap);
+		if (d == NULL) {
+			b->failed = MLOPS_ENOMEM;
+			return 0;
+		}
 		b->data = d;
 		b->cap = cap;
 	}
@@ -311,7 +336,7 @@ static int server_error(rest_client *c, const char *path, long status, const cha
 	else
 		rc = MLOPS_ENETWORK;
 	/* The body is the server's; cut it short so that an HTML error page stays readable. */
-	mlops__error(rc, "%s%s: HTTP %ld%s%s: %.300s", c->base_url, path, status,
+	mlops__error(rc, "%s%s: HTTP %ld%s%s: %.300s", c->shown_url, path, status,
 		code ? " " : "", code ? code : "", msg ? msg : body ? body : "");
 	json_decref(j);
 	return rc;
@@ -324,9 +349,16 @@ static int perform(rest_client *c, struct rest_handle *h, const char *path, cons
 	long status = 0;
 	CURLcode cc = curl_easy_perform(h->curl);
 
+	if (cc == CURLE_ABORTED_BY_CALLBACK && atomic_load(&c->cancel))
+		return mlops__error(MLOPS_ENETWORK, "%s%s: cut short: the store is closing", c->shown_url, path);
+	if (cc == CURLE_WRITE_ERROR && body->failed == MLOPS_ELIMIT)
+		return mlops__error(MLOPS_ELIMIT, "%s%s: the server's answer is larger than %zu MiB",
+			c->shown_url, path, REST_MAX_ANSWER >> 20);
+	if (cc == CURLE_WRITE_ERROR && body->failed == MLOPS_ENOMEM)
+		return mlops__error(MLOPS_ENOMEM, "%s%s: no memory for the server's answer", c->shown_url, path);
 	if (cc != CURLE_OK)
 		return mlops__error(cc == CURLE_OUT_OF_MEMORY ? MLOPS_ENOMEM : MLOPS_ENETWORK,
-			"%s%s: %s", c->base_url, path, curl_easy_strerror(cc));
+			"%s%s: %s", c->shown_url, path, curl_easy_strerror(cc));
 	curl_easy_getinfo(h->curl, CURLINFO_RESPONSE_CODE, &status);
 	if (status < 200 || status >= 300)
 		return server_error(c, path, status, body->data, t);
@@ -336,6 +368,8 @@ static int perform(rest_client *c, struct rest_handle *h, const char *path, cons
 int rest_call(rest_client *c, const char *method, const char *path, json_t *request,
 	json_t **response)
 {
+	if (c->fork_gen != mlops__fork_generation())
+		return mlops__fork_refuse("the MLflow store's connection");
 	struct rest_handle *h = thread_handle(c);
 	int is_get = strcmp(method, "GET") == 0;
 	buffer body = { 0 };
@@ -369,13 +403,19 @@ int rest_call(rest_client *c, const char *method, const char *path, json_t *requ
 	curl_easy_setopt(h->curl, CURLOPT_WRITEDATA, &body);
 	if ((rc = perform(c, h, path, &body, JSON_CALL)) < 0)
 		goto done;
-	if (response != NULL) {
-		json_error_t err;
-		*response = json_loads(body.data ? body.data : "{}", JSON_ALLOW_NUL, &err);
-		if (*response == NULL)
-			rc = mlops__error(MLOPS_ENETWORK, "%s%s: the server's answer is not JSON: %s",
-				c->base_url, path, err.text);
-	}
+	/*
+	 * Read even when the caller wants nothing of it: a 200 that is not MLflow's JSON (a login
+	 * page of a proxy in front of it) must not count as delivered.
+	 */
+	json_error_t err;
+	json_t *answer = json_loads(body.data ? body.data : "{}", JSON_ALLOW_NUL, &err);
+	if (answer == NULL)
+		rc = mlops__error(MLOPS_ENETWORK, "%s%s: the server's answer is not JSON: %s",
+			c->shown_url, path, err.text);
+	else if (response != NULL)
+		*response = answer;
+	else
+		json_decref(answer);
 done:
 	free(body.data);
 	free(payload);
@@ -406,6 +446,8 @@ static size_t on_file_body(char *ptr, size_t size, size_t nmemb, void *userdata)
 int rest_stream(rest_client *c, const char *method, const char *path, uint64_t size, rest_io io,
 	void *payload)
 {
+	if (c->fork_gen != mlops__fork_generation())
+		return mlops__fork_refuse("the MLflow store's connection");
 	struct rest_handle *h = thread_handle(c);
 	int put = strcmp(method, "PUT") == 0;
 	file_sink sink;

@@ -11,6 +11,7 @@
 
 typedef struct rest_client {
 	char *base_url;        /* "http://host:5000", no trailing slash, no credentials */
+	char *shown_url;       /* base_url as messages show it (core/redact.h): its path may hold a URI */
 	char *auth_header;     /* "Authorization: Bearer ..." / "Basic ...", or NULL */
 	char *server_cert;     /* MLFLOW_TRACKING_SERVER_CERT_PATH: CA bundle to verify the server */
 	char *client_cert;     /* MLFLOW_TRACKING_CLIENT_CERT_PATH: PEM with client cert and key */
@@ -19,6 +20,13 @@ typedef struct rest_client {
 	pthread_key_t handle_key; /* one reused curl handle (and its connections) per thread */
 	pthread_mutex_t handles_lock;
 	struct rest_handle *handles; /* every handle made, freed with the client */
+	/*
+	 * A forked child shares the parent's connections (and TLS sessions): there every call is
+	 * MLOPS_ESTATE and the free leaves the handles alone (a cleanup would talk on them).
+	 */
+	uint64_t fork_gen;
+	/* Set by the store's close once its bound has passed: requests in flight are cut (ENETWORK). */
+	_Atomic int cancel;
 } rest_client;
 
 /*

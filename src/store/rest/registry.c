@@ -15,12 +15,6 @@
 #define RM "/api/2.0/mlflow/registered-models/"
 #define MV "/api/2.0/mlflow/model-versions/"
 
-static const char *const status_name[] = {
-	[MLOPS_MODEL_VERSION_PENDING_REGISTRATION] = "PENDING_REGISTRATION",
-	[MLOPS_MODEL_VERSION_READY] = "READY",
-	[MLOPS_MODEL_VERSION_FAILED_REGISTRATION] = "FAILED_REGISTRATION",
-};
-
 static const char *const card_prefix[] = {
 	[REG_CARD_FIELD] = "mlops.card.field.",
 	[REG_CARD_METRIC] = "mlops.card.metric.",
@@ -35,80 +29,20 @@ static int call(mlops_store *s, const char *method, const char *path, json_t *re
 	return rc;
 }
 
-static const char *str_of(const json_t *o, const char *key)
-{
-	const char *t = json_string_value(json_object_get(o, key));
-	return t ? t : "";
-}
-
-static const char *tag_in(const json_t *tags, const char *key)
-{
-	size_t i;
-	json_t *t;
-
-	json_array_foreach(tags, i, t)
-		if (strcmp(str_of(t, "key"), key) == 0)
-			return str_of(t, "value");
-	return NULL;
-}
-
-static int status_of(const char *name)
-{
-	for (size_t i = 0; i < MLOPS__ARRAY_SIZE(status_name); i++)
-		if (strcmp(name, status_name[i]) == 0)
-			return (int)i;
-	return MLOPS_MODEL_VERSION_FAILED_REGISTRATION;
-}
-
-/* An MLflow ModelVersion as one allocation (reg_version_release frees it). */
+/* An MLflow ModelVersion, its run id as this library handed it out (reg_version_release frees it). */
 static int version_of(mlops_model_version **out, mlops_store *s, const json_t *mv)
 {
-	const json_t *tags = json_object_get(mv, "tags");
-	const char *status = tag_in(tags, "mlops.status"), *size = tag_in(tags, "mlops.size");
-	const char *validation = tag_in(tags, "mlops.validation");
+	const char *run_id = rest_str(mv, "run_id");
 	char *local = NULL;
-	const char *text[7];
-	size_t bytes = sizeof(mlops_model_version);
-	mlops_model_version *v;
+	int rc = MLOPS_OK;
 
 	*out = NULL;
-	if (json_object_get(mv, "version") == NULL)
-		return mlops__error(MLOPS_ENETWORK, "the server's answer holds no model version");
-	/* The run id as this library handed it out. */
-	if (str_of(mv, "run_id")[0] != '\0' && spool_run_local(&local, rest_of(s), str_of(mv, "run_id")) < 0)
-		return mlops_errcode();
-	text[0] = str_of(mv, "name");
-	text[1] = str_of(mv, "source");
-	text[2] = local ? local : str_of(mv, "run_id");
-	text[3] = tag_in(tags, "mlops.sha256") ? tag_in(tags, "mlops.sha256") : "";
-	text[4] = str_of(mv, "user_id");
-	text[5] = tag_in(tags, "mlops.validated_by") ? tag_in(tags, "mlops.validated_by") : "";
-	text[6] = str_of(mv, "description");
-	for (int i = 0; i < 7; i++)
-		bytes += strlen(text[i]) + 1;
-	if ((v = mlops__calloc(1, bytes)) == NULL) {
-		free(local);
-		return MLOPS_ENOMEM;
-	}
-	char *at = (char *)(v + 1);
-	char **field[7] = { &v->name, &v->source, &v->run_id, &v->sha256, &v->creator, &v->validated_by,
-		&v->description };
-	for (int i = 0; i < 7; i++) {
-		size_t n = strlen(text[i]) + 1;
-		memcpy(at, text[i], n);
-		*field[i] = at;
-		at += n;
-	}
+	if (run_id[0] != '\0')
+		rc = spool_run_local(&local, rest_of(s), run_id);
+	if (rc == MLOPS_OK)
+		rc = rest_parse_version(out, mv, local);
 	free(local);
-	v->refs = 1;
-	v->version = rest_int64(json_object_get(mv, "version"));
-	v->created_ms = rest_int64(json_object_get(mv, "creation_timestamp"));
-	v->updated_ms = rest_int64(json_object_get(mv, "last_updated_timestamp"));
-	v->status = status_of(status ? status : str_of(mv, "status"));
-	v->size = size ? strtoll(size, NULL, 10) : -1;
-	v->validation = validation ? atoi(validation) : MLOPS_VALIDATION_NONE;
-	*out = v;
-	return MLOPS_OK;
+	return rc;
 }
 
 static json_t *version_str(int64_t version)
@@ -186,7 +120,7 @@ int rreg_model_get(struct mlops_model **out, mlops_store *s, const char *name)
 	*out = NULL;
 	if (rc == MLOPS_OK) {
 		json_t *m = json_object_get(resp, "registered_model");
-		const char *n = str_of(m, "name"), *d = str_of(m, "description");
+		const char *n = rest_str(m, "name"), *d = rest_str(m, "description");
 		struct mlops_model *x = mlops__calloc(1, sizeof *x + strlen(n) + strlen(d) + 2);
 		if (x == NULL) {
 			rc = MLOPS_ENOMEM;
@@ -208,60 +142,40 @@ int rreg_model_get(struct mlops_model **out, mlops_store *s, const char *name)
 	return rc;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 int rreg_model_list(char ***names, size_t *n, mlops_store *s, const char *prefix)
 {
-	char **v = NULL, *token = NULL, *quoted = NULL;
-	size_t cnt = 0;
+	json_t *models = json_array();
+	char *quoted = NULL;
+	rest_pages pages = { 0 };
 	int rc = MLOPS_OK;
 
 	*names = NULL;
 	*n = 0;
-	if (prefix != NULL && prefix[0] != '\0' && (rc = filter_quote(&quoted, "model name prefix", prefix, "%")) < 0)
-		return rc;
+	if (models == NULL)
+		return mlops__error(MLOPS_ENOMEM, "out of memory listing models");
+	if (prefix != NULL && prefix[0] != '\0')
+		rc = filter_quote(&quoted, "model name prefix", prefix, "%");
 	while (rc == MLOPS_OK) {
-		json_t *req = json_pack("{s:i}", "max_results", 1000), *resp, *m;
+		json_t *req = json_pack("{s:i}", "max_results", 1000), *resp;
 		if (quoted != NULL) {
 			char *f = mlops__sprintf("name LIKE %s", quoted);
 			json_object_set_new(req, "filter", json_string(f ? f : ""));
 			free(f);
 		}
-		rc = rest_page(&resp, &token, s, "GET", RM "search", req);
+		rc = rest_page(&resp, &pages, s, "GET", RM "search", req);
 		json_t *list = json_object_get(resp, "registered_models");
-		size_t i;
-		if (rc == MLOPS_OK && json_array_size(list) > 0) {
-			char **nv = mlops__realloc(v, (cnt + json_array_size(list)) * sizeof *v);
-			if (nv == NULL)
-				rc = MLOPS_ENOMEM;
-			else
-				v = nv;
-		}
-		json_array_foreach(list, i, m) {
-			if (rc == MLOPS_OK && (v[cnt] = mlops__strdup(str_of(m, "name"))) != NULL)
-				cnt++;
-			else
-				rc = MLOPS_ENOMEM;
-		}
+		if (rc == MLOPS_OK && json_is_array(list) && json_array_extend(models, list) != 0)
+			rc = mlops__error(MLOPS_ENOMEM, "out of memory listing models");
 		json_decref(resp);
-		if (token == NULL)
+		if (pages.token == NULL)
 			break;
 	}
-	free(token);
+	free(pages.token);
 	free(quoted);
-	if (rc < 0) {
-		for (size_t i = 0; i < cnt; i++)
-			free(v[i]);
-		free(v);
-		return rc;
-	}
-	qsort(v, cnt, sizeof *v, cmp_str);
-	*names = v;
-	*n = cnt;
-	return MLOPS_OK;
+	if (rc == MLOPS_OK)
+		rc = rest_pack_names(names, n, models);
+	json_decref(models);
+	return rc;
 }
 
 int rreg_model_rename(mlops_store *s, const char *name, const char *new_name, const reg_change *c)
@@ -341,7 +255,7 @@ int rreg_tag_get(char **value, mlops_store *s, const char *name, int64_t version
 
 	*value = NULL;
 	if (rc == MLOPS_OK) {
-		const char *v = tag_in(tags, key);
+		const char *v = rest_tag(tags, key);
 		rc = v == NULL ? mlops__error(MLOPS_ENOTFOUND, "model '%s' has no tag '%s'", name, key)
 			: (*value = mlops__strdup(v)) ? MLOPS_OK : MLOPS_ENOMEM;
 	}
@@ -385,8 +299,8 @@ int rreg_version_create(int64_t *version, mlops_store *s, const reg_new_version 
 		add_tag(tags, "mlops.size", size);
 	}
 	if (v->status != MLOPS_MODEL_VERSION_READY && v->status >= 0 &&
-	    (size_t)v->status < MLOPS__ARRAY_SIZE(status_name))
-		add_tag(tags, "mlops.status", status_name[v->status]);
+	    (size_t)v->status < MLOPS__ARRAY_SIZE(rest_version_status))
+		add_tag(tags, "mlops.status", rest_version_status[v->status]);
 	json_object_set_new(req, "tags", tags);
 	free(server);
 	if (rc < 0) {
@@ -405,7 +319,8 @@ int rreg_version_create(int64_t *version, mlops_store *s, const reg_new_version 
 /* The newest version whose status is READY (MLflow's, or our mlops.status tag). */
 static int latest_ready(mlops_model_version **out, mlops_store *s, const char *name)
 {
-	char *quoted = NULL, *filter = NULL, *token = NULL;
+	char *quoted = NULL, *filter = NULL;
+	rest_pages pages = { 0 };
 	int rc = filter_quote(&quoted, "model name", name, "");
 
 	if (rc == MLOPS_OK && (filter = mlops__sprintf("name = %s", quoted)) == NULL)
@@ -413,19 +328,19 @@ static int latest_ready(mlops_model_version **out, mlops_store *s, const char *n
 	free(quoted);
 	while (rc == MLOPS_OK && *out == NULL) {
 		json_t *resp, *mv;
-		rc = rest_page(&resp, &token, s, "GET", MV "search", json_pack("{s:s, s:i, s:s}", "filter", filter,
+		rc = rest_page(&resp, &pages, s, "GET", MV "search", json_pack("{s:s, s:i, s:s}", "filter", filter,
 			"max_results", 200, "order_by", "version_number DESC"));
 		size_t i;
 		json_array_foreach(json_object_get(resp, "model_versions"), i, mv) {
-			const char *st = tag_in(json_object_get(mv, "tags"), "mlops.status");
-			if (rc == MLOPS_OK && *out == NULL && status_of(st ? st : str_of(mv, "status")) == MLOPS_MODEL_VERSION_READY)
+			const char *st = rest_tag(json_object_get(mv, "tags"), "mlops.status");
+			if (rc == MLOPS_OK && *out == NULL && rest_status_of(st ? st : rest_str(mv, "status")) == MLOPS_MODEL_VERSION_READY)
 				rc = version_of(out, s, mv);
 		}
 		json_decref(resp);
-		if (token == NULL)
+		if (pages.token == NULL)
 			break;
 	}
-	free(token);
+	free(pages.token);
 	free(filter);
 	if (rc == MLOPS_OK && *out == NULL) {
 		json_t *m = NULL;
@@ -470,9 +385,9 @@ int rreg_version_update(mlops_store *s, const char *name, int64_t version, int f
 			version_str(version), "description", svalue ? svalue : ""), NULL);
 		break;
 	case REG_VERSION_STATUS:
-		if (ivalue < 0 || (size_t)ivalue >= MLOPS__ARRAY_SIZE(status_name))
+		if (ivalue < 0 || (size_t)ivalue >= MLOPS__ARRAY_SIZE(rest_version_status))
 			return mlops__error(MLOPS_EINVAL, "unknown model version status %d", ivalue);
-		rc = version_tag(s, name, version, "mlops.status", status_name[ivalue]);
+		rc = version_tag(s, name, version, "mlops.status", rest_version_status[ivalue]);
 		break;
 	case REG_VERSION_VALIDATION:
 		snprintf(num, sizeof num, "%d", ivalue);
@@ -535,7 +450,7 @@ int rreg_alias_list(mlops_model_alias **out, size_t *n, mlops_store *s, const ch
 		rc = MLOPS_ENOMEM;
 	for (size_t i = 0; rc == MLOPS_OK && i < count; i++) {
 		json_t *a = json_array_get(aliases, i);
-		rows[i].alias = str_of(a, "alias");
+		rows[i].alias = rest_str(a, "alias");
 		rows[i].version = rest_int64(json_object_get(a, "version"));
 	}
 	if (rc == MLOPS_OK)
@@ -599,14 +514,14 @@ int rreg_card_get(reg_card_row **rows, size_t *n, mlops_store *s, const char *na
 	    (out = mlops__calloc(json_array_size(tags), sizeof *out)) == NULL)
 		rc = MLOPS_ENOMEM;
 	json_array_foreach(tags, i, t) {
-		const char *key = str_of(t, "key");
+		const char *key = rest_str(t, "key");
 		for (int sec = REG_CARD_FIELD; rc == MLOPS_OK && sec <= REG_CARD_EXTRA; sec++) {
 			size_t plen = strlen(card_prefix[sec]);
 			if (strncmp(key, card_prefix[sec], plen) != 0)
 				continue;
 			out[cnt].section = (reg_card_section)sec;
 			out[cnt].key = mlops__strdup(key + plen);
-			out[cnt].value = mlops__strdup(str_of(t, "value"));
+			out[cnt].value = mlops__strdup(rest_str(t, "value"));
 			if (out[cnt++].value == NULL || out[cnt - 1].key == NULL)
 				rc = MLOPS_ENOMEM;
 		}
@@ -620,7 +535,8 @@ int rreg_card_get(reg_card_row **rows, size_t *n, mlops_store *s, const char *na
 		free(out);
 		return rc;
 	}
-	qsort(out, cnt, sizeof *out, cmp_card);
+	if (cnt > 1)
+		qsort(out, cnt, sizeof *out, cmp_card);
 	*rows = out;
 	*n = cnt;
 	return MLOPS_OK;

@@ -10,30 +10,25 @@
 /* Every experiment id on the server (deleted ones too: a run may live in one). */
 static int all_experiment_ids(json_t **ids, mlops_store *s)
 {
-	rest_backend *b = rest_of(s);
 	json_t *out = json_array(), *resp = NULL;
-	char *token = NULL;
-	int rc;
+	rest_pages pages = { 0 };
+	int rc = MLOPS_OK;
 
-	do {
-		json_t *req = json_pack("{s:i, s:s}", "max_results", 1000, "view_type", "ALL");
-		if (token != NULL)
-			json_object_set_new(req, "page_token", json_string(token));
-		rc = rest_call(b->http, "POST", "/api/2.0/mlflow/experiments/search", req, &resp);
-		json_decref(req);
-		free(token);
-		token = NULL;
-		if (rc < 0)
-			break;
+	while (rc == MLOPS_OK) {
+		rc = rest_page(&resp, &pages, s, "POST", "/api/2.0/mlflow/experiments/search",
+			json_pack("{s:i, s:s}", "max_results", 1000, "view_type", "ALL"));
 		size_t i;
 		json_t *e;
-		json_array_foreach(json_object_get(resp, "experiments"), i, e)
-			json_array_append(out, json_object_get(e, "experiment_id"));
-		const char *t = json_string_value(json_object_get(resp, "next_page_token"));
-		if (t != NULL && t[0] != '\0' && (token = mlops__strdup(t)) == NULL)
-			rc = MLOPS_ENOMEM;
+		json_array_foreach(json_object_get(resp, "experiments"), i, e) {
+			json_t *id = json_object_get(e, "experiment_id");
+			if (rc == MLOPS_OK && json_is_string(id) && json_array_append(out, id) != 0)
+				rc = mlops__error(MLOPS_ENOMEM, "out of memory listing experiments");
+		}
 		json_decref(resp);
-	} while (rc == MLOPS_OK && token != NULL);
+		if (pages.token == NULL)
+			break;
+	}
+	free(pages.token);
 	if (rc < 0) {
 		json_decref(out);
 		return rc;
@@ -106,4 +101,38 @@ int rest_experiment_server_id(char **server, mlops_store *s, const char *id)
 		return mlops__error(MLOPS_EBUSY, "experiment %s is not yet created on the server "
 			"(its creation waits in the spool)", id);
 	return rc;
+}
+
+int rest_run_remote(char **id, char **url, mlops_store *s, const char *run_id)
+{
+	rest_backend *b = rest_of(s);
+	json_t *req, *resp = NULL;
+	char *server = NULL;
+	int rc = rest_run_server_id(&server, s, run_id);
+
+	if (rc == MLOPS_EBUSY)
+		return mlops__error(MLOPS_EBUSY, "run %s is not yet on %s: its creation waits in the spool %s "
+			"(mlops_store_sync delivers it)", run_id, b->http->shown_url, b->spool_path);
+	if (rc == MLOPS_OK && url != NULL) {
+		/* The UI's address names the experiment: ask the server for the run's. */
+		req = json_pack("{s:s}", "run_id", server);
+		rc = rest_call(b->http, "GET", "/api/2.0/mlflow/runs/get", req, &resp);
+		json_decref(req);
+		const char *exp = json_string_value(json_object_get(json_object_get(json_object_get(resp, "run"),
+			"info"), "experiment_id"));
+		if (rc == MLOPS_OK && exp == NULL)
+			rc = mlops__error(MLOPS_ENETWORK, "runs/get of run %s answered without its experiment", server);
+		if (rc == MLOPS_OK && (*url = mlops__sprintf("%s/#/experiments/%s/runs/%s", b->http->shown_url,
+		    exp, server)) == NULL)
+			rc = MLOPS_ENOMEM;
+		json_decref(resp);
+	}
+	if (rc == MLOPS_ENOTFOUND)
+		rc = mlops__error(MLOPS_ENOTFOUND, "run %s does not exist on %s", run_id, b->http->shown_url);
+	if (rc < 0) {
+		free(server);
+		return rc;
+	}
+	*id = server;
+	return MLOPS_OK;
 }

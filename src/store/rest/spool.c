@@ -26,8 +26,12 @@ static const char schema[] =
 int spool_open(rest_backend *b, const char *path, unsigned busy_timeout_ms)
 {
 	long long version = 0;
-	int rc = sdb_open(&b->spool, path, 0, busy_timeout_ms);
+	int rc = rest_spool_claim(path);
 
+	if (rc == MLOPS_OK)
+		rc = sdb_open(&b->spool, path, 0, busy_timeout_ms);
+	if (rc == MLOPS_EPERM)
+		return rc; /* its own message says why */
 	if (rc < 0)
 		return mlops__error_wrap(rc, "cannot open the spool");
 	rc = sdb_int(b->spool, "PRAGMA user_version", &version);
@@ -155,6 +159,84 @@ int spool_map_set(rest_backend *b, const char *table, const char *local, const c
 	sqlite3_reset(st);
 	pthread_mutex_unlock(&b->spool->lock);
 	return rc;
+}
+
+/* One statement binding a text and an integer; done under the spool's lock. */
+static int exec1(rest_backend *b, const char *sql, const char *text, int64_t n, const char *what)
+{
+	sqlite3_stmt *st;
+	int rc;
+
+	pthread_mutex_lock(&b->spool->lock);
+	if ((st = sdb_stmt(b->spool, sql)) == NULL) {
+		pthread_mutex_unlock(&b->spool->lock);
+		return mlops_errcode();
+	}
+	sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 2, n);
+	rc = sqlite3_step(st);
+	rc = rc == SQLITE_DONE ? MLOPS_OK : sdb_error(b->spool, rc, what);
+	sqlite3_reset(st);
+	pthread_mutex_unlock(&b->spool->lock);
+	return rc;
+}
+
+int spool_map_forget(rest_backend *b, const char *table, const char *local)
+{
+	return exec1(b, strcmp(table, "runs") == 0 ? "DELETE FROM runs WHERE local_id = ?1 AND ?2 = ?2"
+		: "DELETE FROM experiments WHERE local_id = ?1 AND ?2 = ?2", local, 0, "write the spool's id map");
+}
+
+int spool_mark_tried(rest_backend *b, int64_t seq)
+{
+	/* step is unused by other kinds of rows than metrics: 1 = sent at least once. */
+	return exec1(b, "UPDATE ops SET step = 1 WHERE ?1 IS NULL AND seq = ?2", NULL, seq,
+		"mark a spool row as sent");
+}
+
+int spool_rejected_report(char **report, rest_backend *b)
+{
+	sqlite3_stmt *st;
+	char *out = mlops__strdup(""), *next;
+	int rc;
+
+	*report = NULL;
+	if (out == NULL)
+		return MLOPS_ENOMEM;
+	pthread_mutex_lock(&b->spool->lock);
+	st = sdb_stmt(b->spool, "SELECT count(*), coalesce(error, '') FROM rejected GROUP BY error "
+		"ORDER BY count(*) DESC, min(seq)");
+	if (st == NULL) {
+		pthread_mutex_unlock(&b->spool->lock);
+		free(out);
+		return mlops_errcode();
+	}
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		char *why = mlops__strdup((const char *)sqlite3_column_text(st, 1));
+		if (why == NULL) {
+			free(out);
+			out = NULL;
+			break;
+		}
+		/* One line each: the server's words may hold tabs and newlines. */
+		for (char *c = why; *c; c++)
+			if ((unsigned char)*c < 0x20)
+				*c = ' ';
+		next = mlops__sprintf("%s%lld\t%s\n", out, (long long)sqlite3_column_int64(st, 0), why);
+		free(why);
+		free(out);
+		if ((out = next) == NULL)
+			break;
+	}
+	rc = out == NULL ? MLOPS_ENOMEM : rc == SQLITE_DONE ? MLOPS_OK : sdb_error(b->spool, rc, "read the spool");
+	sqlite3_reset(st);
+	pthread_mutex_unlock(&b->spool->lock);
+	if (rc < 0) {
+		free(out);
+		return rc;
+	}
+	*report = out;
+	return MLOPS_OK;
 }
 
 int spool_run_local(char **local, rest_backend *b, const char *server)

@@ -45,7 +45,7 @@ static void rows_free(row *r, size_t n)
 static char *col(sqlite3_stmt *st, int i)
 {
 	const char *t = (const char *)sqlite3_column_text(st, i);
-	return t ? strdup(t) : NULL;
+	return t ? mlops__strdup(t) : NULL;
 }
 
 /* The oldest rows of the spool: what one round may send (a metric head: inflight batches). */
@@ -498,9 +498,9 @@ static void send_batch(void *arg)
 			rc = post_batch(bt->s, server, bt->arr[0], bt->arr[1], bt->arr[2]);
 		if (rc == MLOPS_OK)
 			rc = settle(b, first, last, bt->run, NULL);
-		else if (!rest_transient(rc) && server != NULL)
+		else if (!rest_transient(rc) && server != NULL && rc != MLOPS_ENOTFOUND)
 			rc = send_singly(bt, server);
-		else if (!rest_transient(rc))
+		else if (!rest_transient(rc)) /* also a run the server does not know: every row names it */
 			rc = settle(b, first, last, bt->run, mlops_errmsg());
 	}
 	bt->rc = rc;
@@ -598,16 +598,27 @@ static int send_round(mlops_store *s, size_t *rows)
 		rc = send_entities(s, r, n, &used);
 	} else {
 		pthread_mutex_lock(&b->mu);
-		int retry = b->retry_seq == r[0].seq;
+		int retry = b->retry_seq == r[0].seq || r[0].step != 0;
 		pthread_mutex_unlock(&b->mu);
-		int sent = rest_send_op(s, r[0].kind, r[0].run, r[0].key, r[0].text, r[0].bits, retry);
-		rc = sent;
+		/* A runs/create cut short may have made the run: whoever sends it again looks first. */
+		int sent = MLOPS_ENETWORK;
+		rc = r[0].kind == SPOOL_RUN_CREATE && !retry ? spool_mark_tried(b, r[0].seq) : MLOPS_OK;
+		if (rc == MLOPS_OK)
+			rc = sent = rest_send_op(s, r[0].kind, r[0].run, r[0].key, r[0].text, r[0].bits, retry);
 		if (sent == MLOPS_OK || !rest_transient(sent))
 			rc = settle(b, r[0].seq, r[0].seq, r[0].run, sent < 0 ? mlops_errmsg() : NULL);
+		/*
+		 * A refused creation: the id never comes, so the rows naming it must not wait for it
+		 * (rest_run_server_id's "not yet created"); without the map row they find the server's
+		 * answer for a run or experiment it does not have, and are rejected in turn.
+		 */
+		if (rc == MLOPS_OK && sent < 0 && (r[0].kind == SPOOL_RUN_CREATE || r[0].kind == SPOOL_EXPERIMENT))
+			rc = spool_map_forget(b, r[0].kind == SPOOL_RUN_CREATE ? "runs" : "experiments",
+				r[0].kind == SPOOL_RUN_CREATE ? r[0].run : r[0].key);
 		used = rc == MLOPS_OK;
 		/* An artifact's staged copy goes once the server has it (a rejected one's stays). */
 		if (rc == MLOPS_OK && sent == MLOPS_OK && r[0].kind == SPOOL_ARTIFACT)
-			rest_artifact_sent(r[0].text);
+			rest_artifact_sent(b, r[0].text);
 	}
 	pthread_mutex_lock(&b->mu);
 	/* A failure without the server's answer may still have been applied: remember the row. */
@@ -727,6 +738,8 @@ void rest_sync_stop(mlops_store *s)
 
 void rest_sync_wake(rest_backend *b)
 {
+	if (b->http->fork_gen != mlops__fork_generation())
+		return; /* a forked child: the thread is the parent's, which finds the rows itself */
 	pthread_mutex_lock(&b->mu);
 	b->wake = 1;
 	pthread_cond_signal(&b->wake_cv);
@@ -736,10 +749,13 @@ void rest_sync_wake(rest_backend *b)
 int rest_sync_drain(mlops_store *s, unsigned timeout_ms)
 {
 	rest_backend *b = rest_of(s);
-	int64_t upto = spool_last_seq(b), left = 0;
+	int64_t upto, left = 0;
 	struct timespec deadline;
 	int rc;
 
+	if (b->http->fork_gen != mlops__fork_generation())
+		return mlops__fork_refuse("the MLflow store's sync thread");
+	upto = spool_last_seq(b);
 	deadline_in(&deadline, timeout_ms);
 	rest_sync_wake(b);
 	pthread_mutex_lock(&b->mu);

@@ -11,35 +11,20 @@
 #include "core/util.h"
 #include "store/rest/backend.h"
 
-int64_t rest_int64(const json_t *j)
+int rest_page(json_t **resp, rest_pages *p, mlops_store *s, const char *method, const char *path, json_t *req)
 {
-	const char *t = json_string_value(j);
-
-	return t ? strtoll(t, NULL, 10) : (int64_t)json_integer_value(j);
-}
-
-int rest_page(json_t **resp, char **token, mlops_store *s, const char *method, const char *path, json_t *req)
-{
-	const char *t;
 	int rc;
 
-	if (*token != NULL)
-		json_object_set_new(req, "page_token", json_string(*token));
-	free(*token);
-	*token = NULL;
+	if (p->token != NULL)
+		json_object_set_new(req, "page_token", json_string(p->token));
 	*resp = NULL;
 	rc = rest_call(rest_of(s)->http, method, path, req, resp);
 	json_decref(req);
-	t = json_string_value(json_object_get(*resp, "next_page_token"));
-	if (rc == MLOPS_OK && t != NULL && t[0] != '\0')
-		*token = mlops__strdup(t);
+	if (rc == MLOPS_OK)
+		return rest_page_next(p, *resp, path);
+	free(p->token);
+	p->token = NULL;
 	return rc;
-}
-
-static char *jdup(const json_t *j)
-{
-	const char *t = json_string_value(j);
-	return t ? mlops__strdup(t) : NULL;
 }
 
 int rest_before_read(mlops_store *s)
@@ -111,19 +96,6 @@ static int spool_json(rest_backend *b, int kind, const char *run, const char *ke
 
 /* ---- experiments ---- */
 
-static int parse_experiment(tk_experiment *out, const json_t *e)
-{
-	memset(out, 0, sizeof *out);
-	out->id = jdup(json_object_get(e, "experiment_id"));
-	out->name = jdup(json_object_get(e, "name"));
-	out->artifact_location = jdup(json_object_get(e, "artifact_location"));
-	if (out->id == NULL || out->name == NULL) {
-		tk_experiment_clear(out);
-		return mlops__error(MLOPS_ENOMEM, "cannot read an experiment from the server's answer");
-	}
-	return MLOPS_OK;
-}
-
 /* An experiment made while the server is unreachable: a placeholder id, created at send time. */
 static int create_offline(char **id_out, rest_backend *b, const char *name, const char *artifact_location)
 {
@@ -166,7 +138,7 @@ int rest_tk_experiment_create(char **id_out, mlops_store *s, const char *name, c
 	rc = rest_call(b->http, "POST", "/api/2.0/mlflow/experiments/create", req, &resp);
 	json_decref(req);
 	if (rc == MLOPS_OK) {
-		rc = (*id_out = jdup(json_object_get(resp, "experiment_id"))) ? MLOPS_OK : MLOPS_ENOMEM;
+		rc = (*id_out = rest_dup(json_object_get(resp, "experiment_id"))) ? MLOPS_OK : MLOPS_ENOMEM;
 	} else if (rc == MLOPS_EEXISTS) {
 		rc = mlops__error(MLOPS_EEXISTS, "experiment '%s' already exists", name);
 	} else if (b->buffered && rest_transient(rc)) {
@@ -238,7 +210,7 @@ int rest_tk_experiment_get(tk_experiment *out, mlops_store *s, const char *id, c
 	json_decref(req);
 	free(server);
 	if (rc == MLOPS_OK) {
-		rc = parse_experiment(out, json_object_get(resp, "experiment"));
+		rc = rest_parse_experiment(out, json_object_get(resp, "experiment"));
 		/* Remembered, so that runs can start in it while the server is unreachable. */
 		if (rc == MLOPS_OK && b->buffered)
 			remember_experiment(b, out);
@@ -269,14 +241,14 @@ int rest_tk_experiment_list(tk_experiment **out, size_t *n, mlops_store *s)
 {
 	tk_experiment *v = NULL;
 	size_t cnt = 0;
-	char *token = NULL;
+	rest_pages pages = { 0 };
 	int rc = rest_before_read(s);
 
 	*out = NULL;
 	*n = 0;
 	while (rc == MLOPS_OK) {
 		json_t *resp;
-		rc = rest_page(&resp, &token, s, "POST", "/api/2.0/mlflow/experiments/search",
+		rc = rest_page(&resp, &pages, s, "POST", "/api/2.0/mlflow/experiments/search",
 			json_pack("{s:i, s:s}", "max_results", 1000, "view_type", "ACTIVE_ONLY"));
 		json_t *list = json_object_get(resp, "experiments"), *e;
 		size_t i;
@@ -288,21 +260,22 @@ int rest_tk_experiment_list(tk_experiment **out, size_t *n, mlops_store *s)
 				v = nv;
 		}
 		json_array_foreach(list, i, e) {
-			if (rc == MLOPS_OK && (rc = parse_experiment(&v[cnt], e)) == MLOPS_OK)
+			if (rc == MLOPS_OK && (rc = rest_parse_experiment(&v[cnt], e)) == MLOPS_OK)
 				cnt++;
 		}
 		json_decref(resp);
-		if (token == NULL)
+		if (pages.token == NULL)
 			break;
 	}
-	free(token);
+	free(pages.token);
 	if (rc < 0) {
 		for (size_t i = 0; i < cnt; i++)
 			tk_experiment_clear(&v[i]);
 		free(v);
 		return rc;
 	}
-	qsort(v, cnt, sizeof *v, cmp_experiment);
+	if (cnt > 1)
+		qsort(v, cnt, sizeof *v, cmp_experiment);
 	*out = v;
 	*n = cnt;
 	return MLOPS_OK;
@@ -389,111 +362,23 @@ int rest_tk_run_set_deleted(mlops_store *s, const char *run_id, int deleted)
 
 /* ---- reading runs ---- */
 
-static int cmp_kv(const void *a, const void *b)
-{
-	return strcmp(((const tk_kv *)a)->key, ((const tk_kv *)b)->key);
-}
-
-static int cmp_latest(const void *a, const void *b)
-{
-	return strcmp(((const tk_latest *)a)->key, ((const tk_latest *)b)->key);
-}
-
-static int parse_kv(tk_kv **out, size_t *n, const json_t *arr)
-{
-	size_t i, cnt = json_array_size(arr);
-	json_t *e;
-
-	*out = NULL;
-	*n = 0;
-	if (cnt == 0)
-		return MLOPS_OK;
-	if ((*out = mlops__calloc(cnt, sizeof **out)) == NULL)
-		return MLOPS_ENOMEM;
-	json_array_foreach(arr, i, e) {
-		(*out)[i].key = jdup(json_object_get(e, "key"));
-		(*out)[i].value = jdup(json_object_get(e, "value"));
-		if ((*out)[i].key == NULL)
-			(*out)[i].key = mlops__strdup("");
-		if ((*out)[i].value == NULL)
-			(*out)[i].value = mlops__strdup("");
-		*n = i + 1;
-		if ((*out)[i].key == NULL || (*out)[i].value == NULL)
-			return MLOPS_ENOMEM;
-	}
-	qsort(*out, *n, sizeof **out, cmp_kv);
-	return MLOPS_OK;
-}
-
-static const char *tag_of(const mlops_run_info *ri, const char *key)
-{
-	for (size_t i = 0; i < ri->n_tags; i++)
-		if (strcmp(ri->tags[i].key, key) == 0)
-			return ri->tags[i].value;
-	return NULL;
-}
-
-/* A run of the server's answer as a snapshot, ids reported as this library handed them out. */
+/* A run of the server's answer as a snapshot, its parent's id as this library handed it out. */
 static int parse_run(mlops_run_info **out, rest_backend *b, const json_t *run)
 {
-	const json_t *info = json_object_get(run, "info"), *data = json_object_get(run, "data");
-	mlops_run_info *ri = mlops__calloc(1, sizeof *ri);
-	const char *stage = json_string_value(json_object_get(info, "lifecycle_stage"));
-	const char *local, *parent;
-	json_t *e;
-	size_t i;
-	int rc;
+	char *local = NULL;
+	int rc = rest_parse_run(out, run);
 
-	*out = NULL;
-	if (ri == NULL)
-		return MLOPS_ENOMEM;
-	rc = parse_kv(&ri->params, &ri->n_params, json_object_get(data, "params"));
-	if (rc == MLOPS_OK)
-		rc = parse_kv(&ri->tags, &ri->n_tags, json_object_get(data, "tags"));
-	local = tag_of(ri, REST_LOCAL_RUN_TAG);
-	parent = tag_of(ri, REST_PARENT_TAG);
-	ri->run_id = local ? mlops__strdup(local) : jdup(json_object_get(info, "run_id"));
-	if (parent != NULL && rc == MLOPS_OK && (rc = spool_run_local(&ri->parent_run_id, b, parent)) == MLOPS_OK &&
-	    ri->parent_run_id == NULL)
-		ri->parent_run_id = mlops__strdup(parent);
-	ri->experiment_id = jdup(json_object_get(info, "experiment_id"));
-	ri->name = jdup(json_object_get(info, "run_name"));
-	if (ri->name == NULL)
-		ri->name = mlops__strdup(tag_of(ri, "mlflow.runName") ? tag_of(ri, "mlflow.runName") : "");
-	ri->user = jdup(json_object_get(info, "user_id"));
-	ri->artifact_uri = jdup(json_object_get(info, "artifact_uri"));
-	ri->status = jdup(json_object_get(info, "status"));
-	ri->deleted = stage != NULL && strcmp(stage, "deleted") == 0;
-	ri->start_time_ms = rest_int64(json_object_get(info, "start_time"));
-	ri->end_time_ms = rest_int64(json_object_get(info, "end_time"));
-	json_t *metrics = json_object_get(data, "metrics");
-	if (rc == MLOPS_OK && json_array_size(metrics) > 0 &&
-	    (ri->metrics = mlops__calloc(json_array_size(metrics), sizeof *ri->metrics)) == NULL)
-		rc = MLOPS_ENOMEM;
-	json_array_foreach(metrics, i, e) {
-		tk_latest *m = &ri->metrics[ri->n_metrics];
-		if (rc < 0)
-			break;
-		if ((m->key = jdup(json_object_get(e, "key"))) == NULL)
-			rc = MLOPS_ENOMEM;
-		else
-			rc = rest_double_of(&m->point.value, json_object_get(e, "value"));
-		m->point.step = rest_int64(json_object_get(e, "step"));
-		m->point.timestamp_ms = rest_int64(json_object_get(e, "timestamp"));
-		ri->n_metrics++;
+	if (rc == MLOPS_OK && (*out)->parent_run_id != NULL &&
+	    (rc = spool_run_local(&local, b, (*out)->parent_run_id)) == MLOPS_OK && local != NULL) {
+		free((*out)->parent_run_id);
+		(*out)->parent_run_id = local;
 	}
-	if (rc == MLOPS_OK) {
-		qsort(ri->metrics, ri->n_metrics, sizeof *ri->metrics, cmp_latest);
-		if (!ri->run_id || !ri->experiment_id || !ri->name || !ri->status)
-			rc = mlops__error(MLOPS_ENETWORK, "the server's answer lacks a run's id, experiment or status");
+	if (rc < 0 && *out != NULL) {
+		tk_run_info_clear(*out);
+		free(*out);
+		*out = NULL;
 	}
-	if (rc < 0) {
-		tk_run_info_clear(ri);
-		free(ri);
-		return rc;
-	}
-	*out = ri;
-	return MLOPS_OK;
+	return rc;
 }
 
 static int get_run(json_t **resp, mlops_store *s, const char *run_id)
@@ -539,7 +424,7 @@ int rest_tk_param_get(char **value, mlops_store *s, const char *run_id, const ch
 	json_array_foreach(json_object_get(json_object_get(json_object_get(resp, "run"), "data"), "params"), i, p) {
 		const char *k = json_string_value(json_object_get(p, "key"));
 		if (k != NULL && strcmp(k, key) == 0) {
-			*value = jdup(json_object_get(p, "value"));
+			*value = rest_dup(json_object_get(p, "value"));
 			json_decref(resp);
 			return *value ? MLOPS_OK : MLOPS_ENOMEM;
 		}
@@ -582,7 +467,7 @@ int rest_tk_run_search(mlops_run_info ***out, size_t *n, mlops_store *s, const t
 	mlops_run_info **v = NULL;
 	size_t cnt = 0, want = req->max_results ? req->max_results : 1000;
 	json_t *ids = json_array();
-	char *token = NULL;
+	rest_pages pages = { 0 };
 	int rc = rest_before_read(s);
 
 	*out = NULL;
@@ -606,7 +491,7 @@ int rest_tk_run_search(mlops_run_info ***out, size_t *n, mlops_store *s, const t
 	while (rc == MLOPS_OK && cnt < want && json_array_size(ids) > 0) {
 		size_t page = want - cnt < 1000 ? want - cnt : 1000;
 		json_t *resp;
-		rc = rest_page(&resp, &token, s, "POST", "/api/2.0/mlflow/runs/search",
+		rc = rest_page(&resp, &pages, s, "POST", "/api/2.0/mlflow/runs/search",
 			json_pack("{s:O, s:s, s:I, s:o, s:s}", "experiment_ids", ids,
 			"filter", req->filter ? req->filter : "", "max_results", (json_int_t)page,
 			"order_by", order_by(req), "run_view_type", "ACTIVE_ONLY"));
@@ -624,10 +509,10 @@ int rest_tk_run_search(mlops_run_info ***out, size_t *n, mlops_store *s, const t
 				cnt++;
 		}
 		json_decref(resp);
-		if (token == NULL)
+		if (pages.token == NULL)
 			break;
 	}
-	free(token);
+	free(pages.token);
 	json_decref(ids);
 	if (rc < 0) {
 		for (size_t i = 0; i < cnt; i++) {
@@ -708,7 +593,8 @@ int rest_tk_metric_history(mlops_metric_point **out, size_t *n, mlops_store *s,
 {
 	mlops_metric_point *v = NULL;
 	size_t cnt = 0;
-	char *server = NULL, *token = NULL;
+	char *server = NULL;
+	rest_pages pages = { 0 };
 	int rc = rest_before_read(s);
 
 	*out = NULL;
@@ -717,31 +603,16 @@ int rest_tk_metric_history(mlops_metric_point **out, size_t *n, mlops_store *s,
 		rc = rest_run_server_id(&server, s, run_id);
 	while (rc == MLOPS_OK) {
 		json_t *resp;
-		rc = rest_page(&resp, &token, s, "GET", "/api/2.0/mlflow/metrics/get-history",
+		rc = rest_page(&resp, &pages, s, "GET", "/api/2.0/mlflow/metrics/get-history",
 			json_pack("{s:s, s:s, s:i}", "run_id", server, "metric_key", key, "max_results", 25000));
-		json_t *list = json_object_get(resp, "metrics"), *e;
-		size_t i;
-		if (rc == MLOPS_OK && json_array_size(list) > 0) {
-			mlops_metric_point *nv = mlops__realloc(v, (cnt + json_array_size(list)) * sizeof *v);
-			if (nv == NULL)
-				rc = MLOPS_ENOMEM;
-			else
-				v = nv;
-		}
-		json_array_foreach(list, i, e) {
-			if (rc < 0)
-				break;
-			rc = rest_double_of(&v[cnt].value, json_object_get(e, "value"));
-			v[cnt].step = rest_int64(json_object_get(e, "step"));
-			v[cnt].timestamp_ms = rest_int64(json_object_get(e, "timestamp"));
-			cnt++;
-		}
+		if (rc == MLOPS_OK)
+			rc = rest_parse_points(&v, &cnt, json_object_get(resp, "metrics"));
 		json_decref(resp);
-		if (token == NULL)
+		if (pages.token == NULL)
 			break;
 	}
 	free(server);
-	free(token);
+	free(pages.token);
 	if (rc == MLOPS_OK && cnt == 0)
 		rc = mlops__error(MLOPS_ENOTFOUND, "run %s has no metric '%s'", run_id, key);
 	if (rc == MLOPS_OK)

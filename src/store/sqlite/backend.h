@@ -8,11 +8,15 @@
 typedef struct sqlite_backend {
 	sdb *db;            /* the store's connection; lock db->lock around every use */
 	int schema_version;
+	char *home;         /* the store file's directory, absolute: see artifact_uri.h */
 } sqlite_backend;
 
 static inline sqlite_backend *sqlite_of(const mlops_store *s)
 {
 	return (sqlite_backend *)s->backend;
 }
+
+/* mlops_store_check (check.c). */
+int sqlite_store_check(char **report_out, mlops_store *s);
 
 #endif

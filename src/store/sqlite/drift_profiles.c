@@ -64,8 +64,9 @@ int sdrift_profile_get(void **blob, size_t *size, mlops_store *s, const char *mo
 		sqlite3_bind_int64(st, 2, version);
 		rc = sqlite3_step(st);
 		if (rc == SQLITE_ROW) {
-			int n = sqlite3_column_bytes(st, 0);
+			/* The blob first, then its size: SQLite's order for a value of another type. */
 			const void *p = sqlite3_column_blob(st, 0);
+			int n = sqlite3_column_bytes(st, 0);
 			if ((*blob = mlops__malloc(n > 0 ? (size_t)n : 1)) == NULL) {
 				rc = MLOPS_ENOMEM;
 			} else {

@@ -83,16 +83,20 @@ int sreg_audit(sdb *db, const reg_change *c, int64_t model_id, const char *model
 	return sdb_done(db, st, "append to the registry audit trail");
 }
 
-static size_t col_len(sqlite3_stmt *st, int i)
+/*
+ * The length of column i as text (0 for NULL). The text is made first, as SQLite asks: a blob
+ * or number in a text column then keeps that length for put_col's copy.
+ */
+size_t sreg_col_len(sqlite3_stmt *st, int i)
 {
-	return sqlite3_column_type(st, i) == SQLITE_NULL ? 0 : (size_t)sqlite3_column_bytes(st, i);
+	return sqlite3_column_text(st, i) ? (size_t)sqlite3_column_bytes(st, i) : 0;
 }
 
 /* Copies column i into the string area at *at; "" for NULL. */
 static char *put_col(char **at, sqlite3_stmt *st, int i)
 {
 	char *s = *at;
-	size_t n = col_len(st, i);
+	size_t n = sreg_col_len(st, i);
 
 	if (n)
 		memcpy(s, sqlite3_column_text(st, i), n);
@@ -110,7 +114,7 @@ mlops_model_version *sreg_version_row(sqlite3_stmt *st)
 	char *at;
 
 	for (size_t i = 0; i < MLOPS__ARRAY_SIZE(text_cols); i++)
-		bytes += col_len(st, text_cols[i]) + 1;
+		bytes += sreg_col_len(st, text_cols[i]) + 1;
 	v = mlops__calloc(1, bytes);
 	if (v == NULL)
 		return NULL;
@@ -175,7 +179,7 @@ int sreg_model_get(struct mlops_model **out, mlops_store *s, const char *name)
 	sqlite3_bind_text(st, 1, name, -1, SQLITE_STATIC);
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
-		m = mlops__calloc(1, sizeof *m + col_len(st, 0) + col_len(st, 1) + 2);
+		m = mlops__calloc(1, sizeof *m + sreg_col_len(st, 0) + sreg_col_len(st, 1) + 2);
 		if (m != NULL) {
 			char *at = (char *)(m + 1);
 			m->name = put_col(&at, st, 0);
@@ -211,7 +215,7 @@ int sreg_model_list(char ***names, size_t *n, mlops_store *s, const char *prefix
 	sqlite3_bind_text(st, 1, prefix ? prefix : "", -1, SQLITE_STATIC);
 	/* First the names into one text area (offsets), then one block: pointers + text. */
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		size_t len = col_len(st, 0);
+		size_t len = sreg_col_len(st, 0);
 		char *t;
 		if (count == cap) {
 			char **a = mlops__realloc(arr, (cap = cap ? 2 * cap : 64) * sizeof *a);
@@ -222,7 +226,8 @@ int sreg_model_list(char ***names, size_t *n, mlops_store *s, const char *prefix
 		if ((t = mlops__realloc(text, bytes + len + 1)) == NULL)
 			break;
 		text = t;
-		memcpy(text + bytes, sqlite3_column_text(st, 0), len);
+		if (len)
+			memcpy(text + bytes, sqlite3_column_text(st, 0), len);
 		text[bytes + len] = '\0';
 		arr[count++] = (char *)(uintptr_t)bytes;
 		bytes += len + 1;

@@ -22,6 +22,8 @@ int sreg_audit(sdb *db, const reg_change *c, int64_t model_id, const char *model
 void sreg_bind_text(sqlite3_stmt *st, int i, const char *s);
 /* A version from a row of SREG_VERSION_COLUMNS; NULL (ENOMEM recorded) on failure. */
 mlops_model_version *sreg_version_row(sqlite3_stmt *st);
+/* The length of text column i of the current row (0 for NULL), made text first. */
+size_t sreg_col_len(sqlite3_stmt *st, int i);
 
 #define SREG_VERSION_COLUMNS \
 	"m.name, v.version, v.source, v.run_id, v.creator, v.created_ms, v.updated_ms, v.status, " \

@@ -347,9 +347,15 @@ static int read_card_row(void *item, sqlite3_stmt *st)
 {
 	reg_card_row *r = item;
 
+	const char *key = (const char *)sqlite3_column_text(st, 1);
+	const char *value = (const char *)sqlite3_column_text(st, 2);
+
+	if (key == NULL || value == NULL)
+		return mlops__error(MLOPS_ECORRUPT, "a model card row has no %s: the store is damaged",
+			key == NULL ? "key" : "value");
 	r->section = (reg_card_section)sqlite3_column_int(st, 0);
-	r->key = mlops__strdup((const char *)sqlite3_column_text(st, 1));
-	r->value = mlops__strdup((const char *)sqlite3_column_text(st, 2));
+	r->key = mlops__strdup(key);
+	r->value = mlops__strdup(value);
 	return r->key && r->value ? MLOPS_OK : MLOPS_ENOMEM;
 }
 
@@ -414,13 +420,14 @@ static int audit_collect(mlops_audit_entry **out, size_t *n, sdb *db, sqlite3_st
 		const char **field[AUDIT_STRINGS] = { &e[count].actor, &e[count].model, &e[count].action,
 			&e[count].target, &e[count].from, &e[count].to, &e[count].reason };
 		for (int i = 0; i < AUDIT_STRINGS && rc == MLOPS_OK; i++) {
-			size_t len = (size_t)sqlite3_column_bytes(st, i + 2);
+			size_t len = sreg_col_len(st, i + 2);
 			if ((t = mlops__realloc(text, bytes + len + 1)) == NULL) {
 				rc = MLOPS_ENOMEM;
 				break;
 			}
 			text = t;
-			memcpy(text + bytes, sqlite3_column_text(st, i + 2), len);
+			if (len)
+				memcpy(text + bytes, sqlite3_column_text(st, i + 2), len);
 			text[bytes + len] = '\0';
 			*field[i] = (const char *)(uintptr_t)bytes;
 			bytes += len + 1;
@@ -507,7 +514,7 @@ int sreg_generation(int64_t *generation, uint64_t token[2], mlops_store *s)
 	pthread_mutex_lock(&b->db->lock);
 	/* data_version moves on commits by other connections, total_changes on this one's. */
 	rc = sdb_int(b->db, "PRAGMA data_version", &dv);
-	changes = (uint64_t)(unsigned)sqlite3_total_changes(b->db->db);
+	changes = rc == MLOPS_OK ? (uint64_t)(unsigned)sqlite3_total_changes(b->db->db) : 0;
 	if (rc == MLOPS_OK && (token[0] != (uint64_t)dv + 1 || token[1] != changes)) {
 		rc = sdb_int(b->db, "SELECT generation FROM rg_state WHERE id = 1", &gen);
 		if (rc == MLOPS_OK) {

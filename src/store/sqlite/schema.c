@@ -169,6 +169,18 @@ static const migration migrations[] = {
 	  "  created_ms INTEGER NOT NULL,"
 	  "  PRIMARY KEY (model_id, version),"
 	  "  FOREIGN KEY (model_id, version) REFERENCES rg_versions ON DELETE CASCADE) WITHOUT ROWID;" },
+	{ "tracking: artifact_uri relative to the store file's directory, not the working directory",
+	  /*
+	   * A relative artifact_uri was relative to the working directory of whoever started the
+	   * run: "<dir>/<store>.artifacts/<experiment>/<run>/artifacts" with the store opened as
+	   * "<dir>/<store>". The default root lies beside the store file, so "<dir>/" goes; other
+	   * relative roots are kept, now read relative to the store's directory (sqlite/artifact_uri.c).
+	   */
+	  "UPDATE tk_runs SET artifact_uri = substr(artifact_uri, length(rtrim(old.root, replace(old.root, '/', ''))) + 1)"
+	  "  FROM (SELECT run_id, substr(artifact_uri, 1, length(artifact_uri) - length(experiment_id) - length(run_id) - 12) AS root"
+	  "        FROM tk_runs WHERE artifact_uri NOT LIKE '/%' AND substr(artifact_uri, -(length(experiment_id) + "
+	  "        length(run_id) + 12)) = '/' || experiment_id || '/' || run_id || '/artifacts') AS old"
+	  "  WHERE tk_runs.run_id = old.run_id AND old.root LIKE '%.artifacts';" },
 };
 
 int schema_latest(void)
@@ -231,7 +243,7 @@ static int apply(sdb *db, long long from)
 	return rc;
 }
 
-int schema_migrate(sdb *db, int read_only, int *version_out)
+int schema_check(sdb *db, int *version_out)
 {
 	long long version = 0;
 	int rc;
@@ -241,13 +253,15 @@ int schema_migrate(sdb *db, int read_only, int *version_out)
 	rc = read_state(db, &version);
 	sdb_rollback(db); /* ends the read transaction */
 	*version_out = (int)version;
-	if (rc < 0 || version == schema_latest())
-		return rc;
-	if (read_only)
-		return mlops__error(MLOPS_ESTATE, "store %s has schema version %lld and needs "
-			"migrating to %d: open it once read-write", db->path, version, schema_latest());
+	return rc;
+}
 
-	/* Another process may have migrated since our read: read again under the write lock. */
+int schema_migrate(sdb *db, int *version_out)
+{
+	long long version = 0;
+	int rc;
+
+	/* Another process may have migrated since our check: read again under the write lock. */
 	if ((rc = sdb_begin(db)) < 0)
 		return rc;
 	if ((rc = read_state(db, &version)) == MLOPS_OK && version < schema_latest())

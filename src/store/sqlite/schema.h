@@ -11,11 +11,16 @@
 int schema_latest(void);
 
 /*
- * Brings the store to the latest schema. Runs each missing migration exactly once even when
- * several processes open a new file at the same moment (all inside one BEGIN IMMEDIATE).
- * MLOPS_EVERSION for a file from a newer libmlops, MLOPS_EINVAL for a foreign SQLite file,
- * MLOPS_ESTATE when read_only and a migration is needed. *version_out gets the version.
+ * Reads (and writes nothing) the schema version into *version_out: MLOPS_EVERSION for a file
+ * from a newer libmlops, MLOPS_EINVAL for an SQLite file of another program. Call it before
+ * anything writes to a file, so that a refused file is left as it was.
  */
-int schema_migrate(sdb *db, int read_only, int *version_out);
+int schema_check(sdb *db, int *version_out);
+
+/*
+ * Brings a checked store to the latest schema. Runs each missing migration exactly once even
+ * when several processes open a new file at the same moment (all inside one BEGIN IMMEDIATE).
+ */
+int schema_migrate(sdb *db, int *version_out);
 
 #endif

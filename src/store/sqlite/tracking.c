@@ -5,6 +5,7 @@
 
 #include "core/error.h"
 #include "core/util.h"
+#include "store/sqlite/artifact_uri.h"
 #include "store/sqlite/backend.h"
 #include "store/sqlite/tracking.h"
 
@@ -66,6 +67,12 @@ int sqlite_tk_experiment_create(char **id_out, mlops_store *s, const char *name,
 	return rc;
 }
 
+/* The copy of nullable column i: missing only when the column is NULL (not for want of memory). */
+static int copied(const char *copy, sqlite3_stmt *st, int i)
+{
+	return copy != NULL || sqlite3_column_type(st, i) == SQLITE_NULL;
+}
+
 static int read_experiment(void *item, sqlite3_stmt *st)
 {
 	tk_experiment *e = item;
@@ -73,7 +80,7 @@ static int read_experiment(void *item, sqlite3_stmt *st)
 	e->id = mlops__sprintf("%lld", (long long)sqlite3_column_int64(st, 0));
 	e->name = sdb_col_dup(st, 1);
 	e->artifact_location = sdb_col_dup(st, 2);
-	return e->id && e->name ? MLOPS_OK : MLOPS_ENOMEM;
+	return e->id && e->name && copied(e->artifact_location, st, 2) ? MLOPS_OK : MLOPS_ENOMEM;
 }
 
 static void clear_experiment(void *e)
@@ -156,7 +163,7 @@ int sqlite_tk_run_create(mlops_store *s, const tk_run_create *req)
 		sqlite3_bind_text(st, 4, req->user, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(st, 5, req->start_time_ms);
 		sqlite3_bind_text(st, 6, req->parent_run_id, -1, SQLITE_STATIC);
-		sqlite3_bind_text(st, 7, req->artifact_uri, -1, SQLITE_STATIC);
+		sqlite3_bind_text(st, 7, sqlite_artifact_uri_stored(sqlite_of(s), req->artifact_uri), -1, SQLITE_STATIC);
 		rc = write_child(db, st, "experiment", req->experiment_id, "create run");
 	}
 	if (rc == MLOPS_OK)
@@ -218,7 +225,7 @@ static int read_kv_row(void *item, sqlite3_stmt *st)
 
 	kv->key = sdb_col_dup(st, 0);
 	kv->value = sdb_col_dup(st, 1);
-	return kv->value ? MLOPS_OK : MLOPS_ENOMEM;
+	return kv->key && kv->value ? MLOPS_OK : MLOPS_ENOMEM;
 }
 
 static void clear_kv(void *item)
@@ -289,11 +296,13 @@ static int read_run_row(void *item, sqlite3_stmt *st)
 	ri->deleted = sqlite3_column_int(st, 7);
 	ri->start_time_ms = sqlite3_column_int64(st, 8);
 	ri->end_time_ms = sqlite3_column_int64(st, 9);
-	return ri->run_id && ri->experiment_id && ri->name && ri->status ? MLOPS_OK : MLOPS_ENOMEM;
+	return ri->run_id && ri->experiment_id && ri->name && ri->status && copied(ri->user, st, 3) &&
+		copied(ri->parent_run_id, st, 4) && copied(ri->artifact_uri, st, 5) ? MLOPS_OK : MLOPS_ENOMEM;
 }
 
-int sqlite_tk_read_run(mlops_run_info **out, sdb *db, const char *run_id)
+int sqlite_tk_read_run(mlops_run_info **out, const sqlite_backend *b, const char *run_id)
 {
+	sdb *db = b->db;
 	sqlite3_stmt *st = sdb_stmt(db, "SELECT run_id, experiment_id, name, user_id, parent_run_id, "
 		"artifact_uri, status, deleted, start_time, coalesce(end_time, 0) FROM tk_runs WHERE run_id = ?1");
 	mlops_run_info *ri;
@@ -308,6 +317,8 @@ int sqlite_tk_read_run(mlops_run_info **out, sdb *db, const char *run_id)
 	rc = sdb_one(db, st, read_run_row, ri, "read run");
 	if (rc == SDB_NO_ROW)
 		rc = mlops__error(MLOPS_ENOTFOUND, "run %s does not exist", run_id);
+	if (rc == MLOPS_OK)
+		rc = sqlite_artifact_uri_resolve(&ri->artifact_uri, b);
 	if (rc == MLOPS_OK)
 		rc = read_kv(&ri->params, &ri->n_params, db,
 			"SELECT key, value FROM tk_params WHERE run_id = ?1 ORDER BY key", run_id);
@@ -331,7 +342,7 @@ int sqlite_tk_run_get(mlops_run_info **out, mlops_store *s, const char *run_id)
 	int rc = sdb_exec(db, "BEGIN");
 
 	if (rc == MLOPS_OK) {
-		rc = sqlite_tk_read_run(out, db, run_id);
+		rc = sqlite_tk_read_run(out, sqlite_of(s), run_id);
 		sdb_rollback(db);
 	}
 	unlock_db(db);

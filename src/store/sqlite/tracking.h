@@ -2,6 +2,7 @@
 #ifndef MLOPS_STORE_SQLITE_TRACKING_H
 #define MLOPS_STORE_SQLITE_TRACKING_H
 
+#include "store/sqlite/backend.h"
 #include "store/sqlite/db.h"
 #include "store/store.h"
 
@@ -15,7 +16,8 @@
  */
 size_t tk_codec_bound(size_t n);
 int tk_codec_encode(unsigned char *buf, size_t *len, int *codec, const mlops_metric_point *p, size_t n);
-int tk_codec_decode(mlops_metric_point *p, size_t n, int codec, const void *data, size_t len);
+/* Decodes n points of a block read from disk: any n, codec or bytes give MLOPS_ECORRUPT, never more. */
+int tk_codec_decode(mlops_metric_point *p, size_t n, int64_t codec, const void *data, size_t len);
 
 int sqlite_tk_experiment_create(char **id_out, mlops_store *s, const char *name, const char *artifact_location);
 int sqlite_tk_experiment_get(tk_experiment *out, mlops_store *s, const char *id, const char *name);
@@ -23,8 +25,8 @@ int sqlite_tk_experiment_list(tk_experiment **out, size_t *n, mlops_store *s);
 int sqlite_tk_run_create(mlops_store *s, const tk_run_create *req);
 int sqlite_tk_run_update(mlops_store *s, const char *run_id, const char *status, int64_t end_time_ms);
 int sqlite_tk_run_set_deleted(mlops_store *s, const char *run_id, int deleted);
-/* GetRun on db, whose lock the caller holds (inside its read transaction). */
-int sqlite_tk_read_run(mlops_run_info **out, sdb *db, const char *run_id);
+/* GetRun on b->db, whose lock the caller holds (inside its read transaction). */
+int sqlite_tk_read_run(mlops_run_info **out, const sqlite_backend *b, const char *run_id);
 int sqlite_tk_run_get(mlops_run_info **out, mlops_store *s, const char *run_id);
 int sqlite_tk_run_search(mlops_run_info ***out, size_t *n, mlops_store *s, const tk_search *req);
 int sqlite_tk_log_batch(mlops_store *s, const char *run_id, const tk_kv *params, size_t n_params,

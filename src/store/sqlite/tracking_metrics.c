@@ -8,6 +8,8 @@
  * processes) append their own blocks, numbered max(seq) + 1 inside the write transaction.
  */
 #include <math.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -272,13 +274,41 @@ int sqlite_tk_metric_write(void *p, const tk_series *series, size_t n)
 	return rc;
 }
 
-/* Reads every block of the series in one read transaction (a consistent snapshot). */
+/* Grows pts to hold need points (<= total), doubling up to total: at most twice what was read. */
+static int grow_points(mlops_metric_point **pts, size_t *cap, size_t need, size_t total)
+{
+	size_t want = *cap * 2 > need ? *cap * 2 : need;
+	mlops_metric_point *p;
+
+	if (want > total)
+		want = total;
+	if ((p = mlops__realloc(*pts, want * sizeof *p)) == NULL)
+		return MLOPS_ENOMEM;
+	*pts = p;
+	*cap = want;
+	return MLOPS_OK;
+}
+
+/* A damaged block names its series before the codec's message. */
+static int block_corrupt(const char *key, const char *run_id, int64_t seq)
+{
+	char where[400];
+
+	snprintf(where, sizeof where, "metric '%s' of run %s, block %lld", key, run_id, (long long)seq);
+	return mlops__error_wrap(MLOPS_ECORRUPT, where);
+}
+
+/*
+ * Reads every block of the series in one read transaction (a consistent snapshot). Nothing on
+ * disk is trusted to size memory: the array grows block by block, each block holding 1 to
+ * TK_BLOCK_POINTS points as writers make them, and tk_codec_decode checks n against the blob.
+ */
 static int read_history(mlops_metric_point **out, size_t *n, sdb *db, const char *run_id, const char *key)
 {
 	sqlite3_stmt *st = sdb_stmt(db, "SELECT series_id, n_points FROM tk_series WHERE run_id = ?1 AND key = ?2");
 	mlops_metric_point *pts = NULL;
 	int64_t sid = 0, total = 0;
-	size_t got = 0;
+	size_t got = 0, cap = 0;
 	int rc;
 
 	if (st == NULL)
@@ -295,29 +325,32 @@ static int read_history(mlops_metric_point **out, size_t *n, sdb *db, const char
 		return mlops__error(MLOPS_ENOTFOUND, "run %s has no metric '%s'", run_id, key);
 	if (rc != SQLITE_ROW)
 		return sdb_error(db, rc, "read metric series");
-	if (total < 0)
-		return mlops__error(MLOPS_ECORRUPT, "metric '%s' of run %s: negative point count", key, run_id);
-	if ((pts = mlops__malloc((size_t)total * sizeof *pts)) == NULL)
-		return MLOPS_ENOMEM;
+	if (total < 0 || (uint64_t)total > SIZE_MAX / sizeof *pts)
+		return mlops__error(MLOPS_ECORRUPT, "metric '%s' of run %s: impossible point count %lld",
+			key, run_id, (long long)total);
 
-	st = sdb_stmt(db, "SELECT n, codec, data FROM tk_blocks WHERE series_id = ?1 ORDER BY seq");
-	if (st == NULL) {
-		free(pts);
+	st = sdb_stmt(db, "SELECT seq, n, codec, data FROM tk_blocks WHERE series_id = ?1 ORDER BY seq");
+	if (st == NULL)
 		return mlops_errcode();
-	}
 	sqlite3_bind_int64(st, 1, sid);
 	rc = MLOPS_OK;
 	while (rc == MLOPS_OK && (rc = sqlite3_step(st)) == SQLITE_ROW) {
-		int64_t bn = sqlite3_column_int64(st, 0);
-		const void *data = sqlite3_column_blob(st, 2);
-		size_t len = (size_t)sqlite3_column_bytes(st, 2);
+		int64_t seq = sqlite3_column_int64(st, 0), bn = sqlite3_column_int64(st, 1);
+		int64_t codec = sqlite3_column_int64(st, 2);
+		const void *data = sqlite3_column_blob(st, 3);
+		size_t len = (size_t)sqlite3_column_bytes(st, 3);
 
-		if (bn < 0 || (size_t)bn > (size_t)total - got) {
-			rc = mlops__error(MLOPS_ECORRUPT, "metric '%s' of run %s: blocks hold more points "
-				"than the series records (%lld)", key, run_id, (long long)total);
+		if (bn < 1 || bn > TK_BLOCK_POINTS || (uint64_t)bn > (uint64_t)total - got) {
+			rc = mlops__error(MLOPS_ECORRUPT, "metric '%s' of run %s, block %lld: %lld points "
+				"(1 to %d, and %llu left of the %lld the series records)", key, run_id,
+				(long long)seq, (long long)bn, TK_BLOCK_POINTS,
+				(unsigned long long)((uint64_t)total - got), (long long)total);
 			break;
 		}
-		rc = tk_codec_decode(pts + got, (size_t)bn, sqlite3_column_int(st, 1), data, len);
+		if (got + (size_t)bn > cap && (rc = grow_points(&pts, &cap, got + (size_t)bn, (size_t)total)) < 0)
+			break;
+		if ((rc = tk_codec_decode(pts + got, (size_t)bn, codec, data, len)) == MLOPS_ECORRUPT)
+			rc = block_corrupt(key, run_id, seq);
 		got += (size_t)bn;
 	}
 	if (rc == SQLITE_DONE)

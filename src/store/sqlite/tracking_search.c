@@ -238,7 +238,11 @@ int sqlite_tk_run_search(mlops_run_info ***out, size_t *n, mlops_store *s, const
 
 	*out = NULL;
 	*n = 0;
-	add(&q, "SELECT r.run_id FROM tk_runs r WHERE r.deleted = 0");
+	/* artifact_uri compares and sorts as runs show it: absolute (see sqlite/artifact_uri.h). */
+	add(&q, "SELECT r.run_id FROM (SELECT run_id, experiment_id, name, user_id, status, start_time, "
+		"end_time, deleted, CASE WHEN substr(artifact_uri, 1, 1) = '/' THEN artifact_uri ELSE rtrim(");
+	bind_str(&q, sqlite_of(s)->home);
+	add(&q, ", '/') || '/' || artifact_uri END AS artifact_uri FROM tk_runs) r WHERE r.deleted = 0");
 	if (req->experiment_id != NULL) {
 		add(&q, " AND r.experiment_id = ");
 		bind_str(&q, req->experiment_id);
@@ -259,7 +263,7 @@ int sqlite_tk_run_search(mlops_run_info ***out, size_t *n, mlops_store *s, const
 		if (rc == MLOPS_OK && (runs = mlops__calloc(n_ids, sizeof *runs)) == NULL)
 			rc = MLOPS_ENOMEM;
 		for (size_t i = 0; i < n_ids && rc == MLOPS_OK; i++)
-			rc = sqlite_tk_read_run(&runs[i], db, ids[i]);
+			rc = sqlite_tk_read_run(&runs[i], sqlite_of(s), ids[i]);
 		sdb_rollback(db);
 	}
 	pthread_mutex_unlock(&db->lock);
