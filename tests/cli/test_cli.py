@@ -9,21 +9,14 @@ import random
 import struct
 import os
 import subprocess
-import sys
 import tempfile
 import unittest
 
-MLOPS = None
-FIXTURE = None
+import cli_tool
+from cli_tool import main, run
 
 
-def run(*args, env=None):
-    e = dict(os.environ)
-    e.pop("MLOPS_TRACKING_URI", None)
-    e.pop("MLFLOW_TRACKING_URI", None)
-    e.update(env or {})
-    p = subprocess.run([MLOPS, *args], capture_output=True, text=True, env=e, timeout=60)
-    return p.returncode, p.stdout, p.stderr
+
 
 
 class Cli(unittest.TestCase):
@@ -72,7 +65,7 @@ class Cli(unittest.TestCase):
         self.assertEqual(rc, 2)
 
     def test_store_info(self):
-        p = subprocess.run([FIXTURE, self.db, self.tmp.name], capture_output=True, timeout=60)
+        p = subprocess.run([cli_tool.FIXTURE, self.db, self.tmp.name], capture_output=True, timeout=60)
         self.assertEqual(p.returncode, 0, p.stderr)
         rc, out, _ = run("--store", self.db, "store", "info")
         self.assertEqual(rc, 0, out)
@@ -100,7 +93,7 @@ class WithStore(unittest.TestCase):
     def setUp(self):
         self.tmp = tempfile.TemporaryDirectory()
         self.db = os.path.join(self.tmp.name, "f.db")
-        p = subprocess.run([FIXTURE, self.db, self.tmp.name], capture_output=True, text=True, timeout=60)
+        p = subprocess.run([cli_tool.FIXTURE, self.db, self.tmp.name], capture_output=True, text=True, timeout=60)
         self.assertEqual(p.returncode, 0, p.stderr)
         self.run_id = p.stdout.strip()
         self.assertRegex(self.run_id, r"^[0-9a-f]{32}$")
@@ -275,7 +268,7 @@ class WithStore(unittest.TestCase):
         import pty
         master, slave = pty.openpty()
         try:
-            p = subprocess.run([MLOPS, "--store", self.db, "sync"], stdin=subprocess.DEVNULL,
+            p = subprocess.run([cli_tool.MLOPS, "--store", self.db, "sync"], stdin=subprocess.DEVNULL,
                                stdout=subprocess.PIPE, stderr=slave, timeout=60)
             os.close(slave)
             slave = -1
@@ -308,6 +301,4 @@ class WithStore(unittest.TestCase):
 
 
 if __name__ == "__main__":
-    MLOPS = os.path.abspath(sys.argv.pop(1))
-    FIXTURE = os.path.abspath(sys.argv.pop(1))
-    unittest.main(verbosity=2)
+    main()

@@ -69,11 +69,8 @@ static int count(int64_t *n, rest_backend *b, const char *sql, int64_t arg)
 	sqlite3_stmt *st;
 	int rc;
 
-	pthread_mutex_lock(&b->spool->lock);
-	if ((st = sdb_stmt(b->spool, sql)) == NULL) {
-		pthread_mutex_unlock(&b->spool->lock);
+	if ((st = sdb_lock_stmt(b->spool, sql)) == NULL)
 		return mlops_errcode();
-	}
 	sqlite3_bind_int64(st, 1, arg);
 	rc = sqlite3_step(st);
 	*n = rc == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
@@ -167,11 +164,8 @@ static int exec1(rest_backend *b, const char *sql, const char *text, int64_t n, 
 	sqlite3_stmt *st;
 	int rc;
 
-	pthread_mutex_lock(&b->spool->lock);
-	if ((st = sdb_stmt(b->spool, sql)) == NULL) {
-		pthread_mutex_unlock(&b->spool->lock);
+	if ((st = sdb_lock_stmt(b->spool, sql)) == NULL)
 		return mlops_errcode();
-	}
 	sqlite3_bind_text(st, 1, text, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(st, 2, n);
 	rc = sqlite3_step(st);
